@@ -1,0 +1,122 @@
+"""Settings, read from environment variables when the app is created.
+
+Nothing reads them at import time: `load_config(instance_path)` returns a plain
+dict that `create_app()` applies, so tests can build apps with other settings.
+"""
+import os
+from datetime import time
+
+import secrets
+
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The settings cannot run the app safely."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual `postgresql://` forms and use the driver we pin (psycopg 3)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def parse_working_periods(text: str) -> list[tuple[time, time]]:
+    """`07:30-11:30,13:00-17:00` → [(07:30, 11:30), (13:00, 17:00)]."""
+    periods = []
+    for chunk in text.split(","):
+        start, _, end = chunk.strip().partition("-")
+        try:
+            period = (time.fromisoformat(start.strip()), time.fromisoformat(end.strip()))
+        except ValueError as exc:
+            raise ConfigError(f"WORKING_HOURS: cannot read {chunk!r} as HH:MM-HH:MM") from exc
+        if period[0] >= period[1]:
+            raise ConfigError(f"WORKING_HOURS: {chunk!r} ends before it starts")
+        periods.append(period)
+    periods.sort()
+    for (_, end), (start, _) in zip(periods, periods[1:]):
+        if start < end:
+            raise ConfigError("WORKING_HOURS: periods overlap")
+    return periods
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """Outside production, a random key kept in the instance folder, so every
+    process of one installation signs and checks tokens alike and no one shares a
+    key from the source code."""
+    path = os.path.join(instance_path, "secret_key")
+    try:
+        with open(path) as handle:
+            return handle.read().strip()
+    except FileNotFoundError:
+        os.makedirs(instance_path, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(key)
+        return key
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(instance_path: str, environ: dict | None = None) -> dict:
+    env = os.environ if environ is None else environ
+    environment = env.get("FEEDBACK_ENV", "development")
+    database_url = env.get("DATABASE_URL") or (
+        "sqlite:///" + os.path.join(instance_path, "feedback.sqlite3")
+    )
+    config = {
+        "ENVIRONMENT": environment,
+        "SECRET_KEY": env.get("SECRET_KEY") or (
+            None if environment == "production" else instance_secret_key(instance_path)),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # None means: the run command starts an embedded Redis-compatible server.
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "PHOTO_STORAGE": env.get("PHOTO_STORAGE", "folder"),
+        "PHOTO_FOLDER": env.get("PHOTO_FOLDER") or os.path.join(instance_path, "photos"),
+        "S3_BUCKET": env.get("S3_BUCKET"),
+        "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL"),
+        "S3_REGION": env.get("S3_REGION"),
+        "PHOTO_MAX_BYTES": int(env.get("PHOTO_MAX_BYTES", 15 * 1024 * 1024)),
+        "PHOTO_MAX_PIXELS": int(env.get("PHOTO_MAX_PIXELS", 50_000_000)),
+        "TIME_ZONE": env.get("TIME_ZONE", "Asia/Ho_Chi_Minh"),
+        "WORKING_HOURS": parse_working_periods(env.get("WORKING_HOURS", "07:30-11:30,13:00-17:00")),
+        "ACCESS_TOKEN_MINUTES": int(env.get("ACCESS_TOKEN_MINUTES", 60)),
+        "REFRESH_TOKEN_DAYS": int(env.get("REFRESH_TOKEN_DAYS", 30)),
+        # Pre-moderation (moderators approve before routing) is the default.
+        "PRE_MODERATION": _flag(env.get("PRE_MODERATION"), True),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": environment == "production",
+        "API_TITLE": "Phản ánh hiện trường API",
+        "API_VERSION": "v1",
+        # Swagger UI 4 (served from the swagger-ui-bundle package, so the page works
+        # on an intranet with no CDN) reads OpenAPI 3.0.
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs/assets/",
+        "JSON_SORT_KEYS": False,
+    }
+    return config
+
+
+def check_config(config: dict) -> None:
+    """Refuse settings that would be unsafe in production."""
+    if config.get("ENVIRONMENT") == "production":
+        if len(config.get("SECRET_KEY") or "") < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                f"FEEDBACK_ENV=production needs SECRET_KEY set to a random value of "
+                f"{MIN_SECRET_KEY_LENGTH} characters or more "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if config.get("REDIS_URL") is None:
+            raise ConfigError("FEEDBACK_ENV=production needs REDIS_URL")

@@ -1,0 +1,15 @@
+"""The JSON API under /api/v1: one flask-smorest Blueprint per resource."""
+from feedback.api import auth, departments, health
+from feedback.api.errors import Api
+from feedback.api.security import SECURITY_SCHEME
+
+api = Api()
+
+
+def init_app(app):
+    api.init_app(app, spec_kwargs={"info": {"description": (
+        "The JSON API of Phản ánh hiện trường. Errors always have the shape "
+        '{"code", "message", "details"}.')}})
+    api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
+    for module in (health, auth, departments):
+        api.register_blueprint(module.blp)

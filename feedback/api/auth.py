@@ -1,0 +1,51 @@
+"""Staff sign-in: username and password for a bearer token."""
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from feedback.api.errors import Unauthorized
+from feedback.api.security import BEARER_AUTH, authenticated_user
+from feedback.extensions import db
+from feedback.schemas.auth import LoginSchema, StaffUserSchema, TokenSchema
+from feedback.services.auth import InvalidCredentials, authenticate_staff, issue_token
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-in")
+
+
+@blp.route("/login")
+class Login(MethodView):
+    @blp.arguments(LoginSchema)
+    @blp.response(200, TokenSchema)
+    @blp.alt_response(401, description="Wrong username or password")
+    def post(self, credentials):
+        """Sign a staff member in (officer, moderator, supervisor, admin).
+
+        Answers a bearer token to send as `Authorization: Bearer <token>`.
+        """
+        now = datetime.now(timezone.utc)
+        try:
+            user = authenticate_staff(db.session, credentials["username"],
+                                      credentials["password"], now)
+        except InvalidCredentials:
+            raise Unauthorized("Wrong username or password.", code="invalid_credentials") from None
+        issued = issue_token(
+            user,
+            secret=current_app.config["SECRET_KEY"],
+            now=now,
+            lifetime=timedelta(minutes=current_app.config["ACCESS_TOKEN_MINUTES"]),
+        )
+        db.session.commit()
+        return {"access_token": issued.token, "token_type": "Bearer",
+                "expires_at": issued.expires_at, "user": user}
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.doc(security=BEARER_AUTH)
+    @blp.response(200, StaffUserSchema)
+    @blp.alt_response(401, description="No valid bearer token")
+    def get(self):
+        """Who the bearer token belongs to."""
+        return authenticated_user()

@@ -1,0 +1,55 @@
+"""The application factory."""
+import os
+
+import swagger_ui_bundle
+from flask import Flask, send_from_directory
+from sqlalchemy import event
+
+from config import check_config, load_config
+from feedback import api, commands, web
+from feedback.extensions import db, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    # INSTANCE_PATH moves the instance folder (SQLite file, photos) elsewhere.
+    instance_path = os.environ.get("INSTANCE_PATH") or None
+    app = Flask(__name__, instance_path=instance_path and os.path.abspath(instance_path),
+                instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(load_config(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    check_config(app.config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
+                     render_as_batch=True, compare_type=True)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _tune_sqlite(db.engine)
+
+    api.init_app(app)
+    web.init_app(app)
+    commands.init_app(app)
+    from workers import cli as worker_cli
+    worker_cli.init_app(app)
+
+    @app.get("/api/v1/docs/assets/<path:filename>")
+    def swagger_assets(filename):
+        # Swagger UI served from a package, so the docs page works with no CDN.
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+    return app
+
+
+def _tune_sqlite(engine) -> None:
+    """WAL lets readers run beside the one writer; wait for a busy database, do not fail."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
