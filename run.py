@@ -75,6 +75,9 @@ def main() -> int:
     def on_signal(signum, frame):
         raise KeyboardInterrupt
 
+    # Set both explicitly: a shell starting us in the background ignores SIGINT,
+    # and Python then would not turn Ctrl-C into KeyboardInterrupt.
+    signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
         if not env.get("REDIS_URL"):

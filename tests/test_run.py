@@ -49,8 +49,11 @@ def run_system(tmp_path, extra_env: dict):
            if key not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
     env.update({"INSTANCE_PATH": str(tmp_path / "instance"), "PORT": str(port),
                 "WEB_CONCURRENCY": "1", marker: "1", **extra_env})
+    # Started as a shell starts a background job: with SIGINT ignored. Ctrl-C
+    # (SIGINT) must still stop everything.
     process = subprocess.Popen([sys.executable, "run.py"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     output = []
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
