@@ -105,6 +105,8 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
         "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs/assets/",
         "JSON_SORT_KEYS": False,
+        # How many reverse proxies stand in front (0: none); their X-Forwarded-For is trusted.
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", 0)),
     }
     return config
 

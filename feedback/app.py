@@ -7,7 +7,7 @@ from sqlalchemy import event
 
 from config import check_config, load_config
 from feedback import api, commands, web
-from feedback.extensions import db, migrate
+from feedback.extensions import db, limiter, migrate
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -20,8 +20,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     check_config(app.config)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind N reverse proxies, trust N X-Forwarded-For hops for the client address.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
+    limiter.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
                      render_as_batch=True, compare_type=True)
     with app.app_context():

@@ -1,4 +1,5 @@
 """Flask extensions, created unbound and bound to an app in `create_app()`."""
+from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -20,3 +21,16 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+
+
+def client_address() -> str:
+    """The caller's address, as Werkzeug's ProxyFix leaves it when behind a proxy."""
+    from flask import request
+
+    return request.remote_addr or "unknown"
+
+
+# Redis storage in production (RATELIMIT_STORAGE_URI defaults to REDIS_URL). When
+# Redis is away, limits fall back to memory rather than refusing citizens' reports.
+limiter = Limiter(key_func=client_address, key_prefix="phananh", headers_enabled=True,
+                  swallow_errors=True, in_memory_fallback_enabled=True)
