@@ -7,6 +7,7 @@ from sqlalchemy import event
 
 from config import check_config, load_config
 from feedback import api, commands, web
+from feedback.services import outbox
 from feedback.extensions import db, limiter, migrate
 
 
@@ -28,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
+    outbox.install_after_commit_hand_over()
     limiter.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
                      render_as_batch=True, compare_type=True)

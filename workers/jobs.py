@@ -1,14 +1,47 @@
 """RQ job functions: importable by path, taking ids, safe to run twice.
 
-They run inside an application context that the worker pushes per job.
+They run inside an application context that the worker pushes per job. Work that
+follows a commit comes through the outbox: `perform(message_id)` runs the message's
+function and marks the message completed in one transaction.
 """
+import logging
 from datetime import datetime, timezone
 
 from flask import current_app
+from werkzeug.utils import import_string
 
+from feedback.extensions import db
 from feedback.redis import redis_connection
+from feedback.services import outbox
+
+log = logging.getLogger(__name__)
 
 HEARTBEAT_KEY = "phananh:scheduler:heartbeat"
+
+
+def perform(message_id: int):
+    """Run one outbox message's work, once, however often RQ runs this job."""
+    session = db.session
+    message = outbox.claim(session, message_id, datetime.now(timezone.utc))
+    if message is None:
+        session.rollback()
+        log.info("outbox message %s: already completed", message_id)
+        return "already completed"
+    try:
+        result = import_string(message.function)(*message.args)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return result
+
+
+def relay_outbox() -> int:
+    """Hand RQ what it lost or never got (Redis was away, a worker died)."""
+    app = current_app._get_current_object()
+    count = outbox.relay(db.session, redis_connection(app), now=datetime.now(timezone.utc))
+    db.session.commit()
+    return count
 
 
 def record_heartbeat() -> str:

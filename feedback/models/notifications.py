@@ -32,8 +32,10 @@ class Notification(db.Model):
 class OutboxMessage(db.Model):
     """Work to hand to RQ, written in the transaction of the change that causes it.
 
-    A relay enqueues what is not yet dispatched after commit, and again later if
-    Redis was away, so nothing a citizen was told is received is ever lost.
+    It is handed to RQ right after that commit, and again by the periodic relay
+    when Redis was away or the job was lost, so nothing a citizen was told is
+    received is ever lost. The job marks the message completed in the same
+    transaction as its own work, so running it twice does the work once.
     """
 
     __tablename__ = "outbox_messages"
@@ -41,8 +43,8 @@ class OutboxMessage(db.Model):
         Index(
             "ix_outbox_messages_pending",
             "available_at",
-            postgresql_where=text("dispatched_at IS NULL"),
-            sqlite_where=text("dispatched_at IS NULL"),
+            postgresql_where=text("completed_at IS NULL"),
+            sqlite_where=text("completed_at IS NULL"),
         ),
     )
 
@@ -55,6 +57,9 @@ class OutboxMessage(db.Model):
     job_id: Mapped[str] = mapped_column(String(160), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Last handed to RQ; completed when the job's transaction committed.
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Times handed to RQ: more than one means Redis or a worker lost it.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,8 +1,8 @@
 """the data model
 
-Revision ID: f6ddbf3c7774
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 05:15:12.259280
+Create Date: 2026-11-22 05:29:56.899718
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = 'f6ddbf3c7774'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -77,13 +77,14 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('available_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('dispatched_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_messages')),
     sa.UniqueConstraint('job_id', name=op.f('uq_outbox_messages_job_id'))
     )
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_messages_pending', ['available_at'], unique=False, postgresql_where=sa.text('dispatched_at IS NULL'), sqlite_where=sa.text('dispatched_at IS NULL'))
+        batch_op.create_index('ix_outbox_messages_pending', ['available_at'], unique=False, postgresql_where=sa.text('completed_at IS NULL'), sqlite_where=sa.text('completed_at IS NULL'))
 
     op.create_table('departments',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -440,7 +441,7 @@ def downgrade():
 
     op.drop_table('departments')
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
-        batch_op.drop_index('ix_outbox_messages_pending', postgresql_where=sa.text('dispatched_at IS NULL'), sqlite_where=sa.text('dispatched_at IS NULL'))
+        batch_op.drop_index('ix_outbox_messages_pending', postgresql_where=sa.text('completed_at IS NULL'), sqlite_where=sa.text('completed_at IS NULL'))
 
     op.drop_table('outbox_messages')
     with op.batch_alter_table('otp_challenges', schema=None) as batch_op:
