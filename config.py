@@ -90,6 +90,14 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "WORKING_HOURS": parse_working_periods(env.get("WORKING_HOURS", "07:30-11:30,13:00-17:00")),
         "ACCESS_TOKEN_MINUTES": int(env.get("ACCESS_TOKEN_MINUTES", 60)),
         "REFRESH_TOKEN_DAYS": int(env.get("REFRESH_TOKEN_DAYS", 30)),
+        # Notifications pushed as signed JSON to this URL (none: kept for the apps only).
+        "PUSH_WEBHOOK_URL": env.get("PUSH_WEBHOOK_URL") or None,
+        "PUSH_WEBHOOK_SECRET": env.get("PUSH_WEBHOOK_SECRET") or None,
+        "PUSH_TIMEOUT_SECONDS": float(env.get("PUSH_TIMEOUT_SECONDS", 10)),
+        # Days a citizen has to rate or reopen a resolved report before it closes.
+        "RATING_WINDOW_DAYS": int(env.get("RATING_WINDOW_DAYS", 7)),
+        # A supervisor approves answers before citizens see them.
+        "RESULT_REVIEW": _flag(env.get("RESULT_REVIEW"), False),
         # Pre-moderation (moderators approve before routing) is the default.
         "PRE_MODERATION": _flag(env.get("PRE_MODERATION"), True),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -11,7 +11,10 @@ import flask_smorest
 import marshmallow as ma
 from flask import request
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
+
+from feedback.services.workflow import IllegalMove, InvalidMove, NotAllowed, WorkflowError
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +103,16 @@ class Api(flask_smorest.Api):
         super()._register_error_handlers()
         self._app.register_error_handler(ApiError, self.handle_api_error)
         self._app.register_error_handler(OperationalError, self.handle_database_unavailable)
+        self._app.register_error_handler(WorkflowError, self.handle_workflow_error)
+        self._app.register_error_handler(StaleDataError, self.handle_lost_update)
+
+    def handle_workflow_error(self, error: WorkflowError):
+        status = {IllegalMove: 409, NotAllowed: 403, InvalidMove: 422}.get(type(error), 409)
+        return error_body(error.code, error.message, error.details), status
+
+    def handle_lost_update(self, error: StaleDataError):
+        return error_body("conflict", "Someone else changed this report; reload it and try "
+                          "again."), 409
 
     def handle_api_error(self, error: ApiError):
         return error_body(error.code, error.message, error.details), error.status, error.headers

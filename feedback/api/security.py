@@ -2,7 +2,7 @@
 import functools
 from datetime import datetime, timezone
 
-from flask import current_app, g, request
+from flask import current_app, request
 
 from feedback.api.errors import Forbidden, Unauthorized
 from feedback.extensions import db
@@ -10,6 +10,7 @@ from feedback.models import Role, User
 from feedback.services.auth import InvalidToken, user_for_token
 
 BEARER_AUTH = [{"bearerAuth": []}]
+_USER_KEY = "feedback.authenticated_user"
 
 SECURITY_SCHEME = {
     "type": "http",
@@ -38,9 +39,10 @@ def _bearer_token() -> str:
 
 def authenticated_user() -> User:
     """The user the request's bearer token names; 401 when there is none."""
-    if "current_user" not in g:
+    # Cached on the request itself: an app context (and its `g`) may outlive one request.
+    if _USER_KEY not in request.environ:
         try:
-            g.current_user = user_for_token(
+            request.environ[_USER_KEY] = user_for_token(
                 db.session,
                 _bearer_token(),
                 secret=current_app.config["SECRET_KEY"],
@@ -50,7 +52,7 @@ def authenticated_user() -> User:
             code, message = _TOKEN_ERRORS[exc.reason]
             raise Unauthorized(message, code=code,
                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
-    return g.current_user
+    return request.environ[_USER_KEY]
 
 
 def require_roles(*roles: Role):

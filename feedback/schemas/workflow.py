@@ -1,0 +1,128 @@
+"""What staff send to move a report, and the report as staff see it."""
+import marshmallow as ma
+
+from feedback.models import STATUS_LABELS, Outcome, Rating
+from feedback.services.workflow import REJECTION_REASONS, RETURN_REASONS
+
+
+class RejectSchema(ma.Schema):
+    reason_code = ma.fields.String(required=True,
+                                   validate=ma.validate.OneOf(list(REJECTION_REASONS)))
+    note = ma.fields.String(load_default=None, validate=ma.validate.Length(max=2000))
+
+
+class DuplicateSchema(ma.Schema):
+    duplicate_of = ma.fields.String(required=True, metadata={"description": "Tracking code"})
+    note = ma.fields.String(load_default=None, validate=ma.validate.Length(max=2000))
+
+
+class RouteSchema(ma.Schema):
+    department = ma.fields.String(required=True, metadata={"description": "Department code"})
+    coordinators = ma.fields.List(ma.fields.String(), load_default=list)
+
+
+class CategorySchema(ma.Schema):
+    category = ma.fields.String(required=True, metadata={"description": "Category code"})
+
+
+class QuestionSchema(ma.Schema):
+    question = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+
+
+class InfoSchema(ma.Schema):
+    text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=5000))
+
+
+class ReturnSchema(ma.Schema):
+    reason_code = ma.fields.String(required=True, validate=ma.validate.OneOf(list(RETURN_REASONS)))
+    note = ma.fields.String(load_default=None, validate=ma.validate.Length(max=2000))
+
+
+class AnswerSchema(ma.Schema):
+    outcome = ma.fields.Enum(Outcome, by_value=True, required=True)
+    text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=10000))
+
+
+class ExtensionRequestSchema(ma.Schema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+    new_due_at = ma.fields.AwareDateTime(required=True)
+
+
+class DecisionSchema(ma.Schema):
+    approve = ma.fields.Boolean(required=True)
+    note = ma.fields.String(load_default=None, validate=ma.validate.Length(max=2000))
+
+
+class RatingSchema(ma.Schema):
+    rating = ma.fields.Enum(Rating, by_value=True, required=True)
+    comment = ma.fields.String(load_default=None, validate=ma.validate.Length(max=2000))
+
+
+class ReopenSchema(ma.Schema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+
+
+class ExtensionSchema(ma.Schema):
+    id = ma.fields.Integer()
+    tracking_code = ma.fields.Function(lambda e: e.report.tracking_code)
+    state = ma.fields.String()
+    reason = ma.fields.String()
+    due_at_before = ma.fields.AwareDateTime()
+    requested_due_at = ma.fields.AwareDateTime()
+    decided_at = ma.fields.AwareDateTime(allow_none=True)
+    decision_note = ma.fields.String(allow_none=True)
+
+
+class ReporterSchema(ma.Schema):
+    name = ma.fields.String(allow_none=True)
+    phone = ma.fields.String(allow_none=True)
+
+
+class StaffEventSchema(ma.Schema):
+    kind = ma.fields.String()
+    created_at = ma.fields.AwareDateTime()
+    actor_role = ma.fields.String(allow_none=True)
+    from_status = ma.fields.String(allow_none=True)
+    to_status = ma.fields.String(allow_none=True)
+    reason_code = ma.fields.String(allow_none=True)
+    note = ma.fields.String(allow_none=True)
+
+
+class StaffReportSchema(ma.Schema):
+    """A report as staff see it. The reporter's identity is filled in by the view
+    only for those allowed to see it (never for a department when the citizen
+    asked to stay anonymous)."""
+
+    tracking_code = ma.fields.String()
+    status = ma.fields.String()
+    status_label = ma.fields.Function(lambda r: STATUS_LABELS[r.status])
+    category = ma.fields.Function(lambda r: r.category.code)
+    title = ma.fields.String(allow_none=True)
+    description = ma.fields.String()
+    address_text = ma.fields.String(allow_none=True)
+    latitude = ma.fields.Float(allow_none=True)
+    longitude = ma.fields.Float(allow_none=True)
+    area_code = ma.fields.String(allow_none=True)
+    is_anonymous = ma.fields.Boolean()
+    department = ma.fields.Function(
+        lambda r: r.lead_department.code if r.lead_department else None, allow_none=True)
+    coordinators = ma.fields.Function(lambda r: [d.code for d in r.coordinators])
+    manual_routing = ma.fields.String(allow_none=True)
+    outcome = ma.fields.String(allow_none=True)
+    answer_text = ma.fields.String(allow_none=True)
+    answer_review = ma.fields.String(allow_none=True)
+    rating = ma.fields.String(allow_none=True)
+    submitted_at = ma.fields.AwareDateTime()
+    due_at = ma.fields.AwareDateTime(allow_none=True)
+    resolve_due_at = ma.fields.AwareDateTime(allow_none=True)
+    overdue = ma.fields.Function(lambda r: r.overdue_at is not None)
+    version = ma.fields.Integer()
+    reporter = ma.fields.Nested(ReporterSchema, allow_none=True)
+    events = ma.fields.List(ma.fields.Nested(StaffEventSchema))
+
+
+class StaffReportSummarySchema(StaffReportSchema):
+    """A report in a list: no timeline."""
+
+    class Meta:
+        exclude = ("events",)

@@ -1,0 +1,61 @@
+"""Routing: (category, area) → the lead department, by the most specific rule.
+
+A commune's rule wins over its province's, which wins over a rule for anywhere; among
+equals the higher priority, then the older rule. No rule: the report waits in the
+moderators' manual routing queue.
+"""
+from datetime import datetime, timezone
+
+from sqlalchemy import case, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from feedback.extensions import db
+from feedback.models import ManualRouting, Report, ReportStatus, RoutingRule
+from feedback.services import workflow
+
+ROUTE = "feedback.services.routing.route_report"
+ROUTING_QUEUE = "routing"
+
+
+def find_rule(session: Session, category_id: int, area_code: str | None,
+              province_code: str | None) -> RoutingRule | None:
+    areas = [code for code in (area_code, province_code) if code]
+    specificity = case(
+        (RoutingRule.area_code.is_(None), 2),
+        (RoutingRule.area_code == (area_code or ""), 0),
+        else_=1,
+    )
+    return session.execute(
+        select(RoutingRule)
+        .where(RoutingRule.category_id == category_id, RoutingRule.active.is_(True),
+               or_(RoutingRule.area_code.is_(None), RoutingRule.area_code.in_(areas)))
+        .options(selectinload(RoutingRule.coordinators))
+        .order_by(specificity, RoutingRule.priority.desc(), RoutingRule.id)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def route(session: Session, report: Report, *, now: datetime) -> str:
+    """Route one report that waits for routing; answers what happened."""
+    if report.status != ReportStatus.SUBMITTED or report.lead_department_id is not None:
+        return "already routed"
+    if report.manual_routing is not None:
+        return "waiting for a moderator"
+    rule = find_rule(session, report.category_id, report.area_code, report.province_code)
+    if rule is None or not rule.department.active:
+        workflow.send_to_manual_routing(session, report, ManualRouting.NO_RULE, now=now)
+        return "no rule: manual routing"
+    workflow.assign(session, report, rule.department, rule.coordinators, actor=None, now=now,
+                    reason="rule", data={"rule_id": rule.id})
+    return f"routed to {rule.department.code}"
+
+
+def route_report(report_id: int) -> str:
+    """Outbox job: route the report. Running it twice routes once."""
+    session = db.session
+    report = session.execute(
+        select(Report).where(Report.id == report_id).with_for_update()
+    ).scalar_one_or_none()
+    if report is None:
+        return "no such report"
+    return route(session, report, now=datetime.now(timezone.utc))
