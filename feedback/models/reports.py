@@ -125,6 +125,13 @@ class Report(db.Model):
             postgresql_where=text("remind_at IS NOT NULL"),
             sqlite_where=text("remind_at IS NOT NULL"),
         ),
+        # ...and resolved ones whose rating window has passed, to close them.
+        Index(
+            "ix_reports_rating_due",
+            "rating_due_at",
+            postgresql_where=text("status = 'resolved'"),
+            sqlite_where=text("status = 'resolved'"),
+        ),
         Index(
             "ix_reports_moderation_queue",
             "submitted_at",
