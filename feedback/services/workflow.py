@@ -165,7 +165,7 @@ def _calendar(session):
 def _schedule_routing(session: Session, report: Report, event: ReportEvent) -> None:
     session.flush()
     outbox.schedule(session, "feedback.services.routing.route_report", report.id,
-                    queue="routing", key=f"route-{report.id}-e{event.id}")
+                    queue="routing", key=f"{report.id}-e{event.id}")
 
 
 def _need(value, field: str, message: str):

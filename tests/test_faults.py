@@ -1,0 +1,148 @@
+"""Nothing accepted is lost, nothing is done twice: Redis going away, a worker killed.
+
+These tests commit for real, in a database of their own, against a Redis server of
+their own that they stop and start, with real worker processes.
+"""
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import redis as redis_client
+from flask_migrate import upgrade
+from sqlalchemy import func, select, text
+
+from feedback import create_app
+from feedback.extensions import db
+from feedback.models import OutboxMessage, Report, ReportEvent, ReportStatus
+from feedback.services import outbox, workflow
+from feedback.services.areas import import_areas, official_areas
+from feedback.services.demo import load_demo
+from tests import factories
+from tests.conftest import POSTGRES_URL, fresh_postgres_database
+from tests.faults import OwnRedis, kill, start_worker, stop, wait_until
+from workers import queues
+from workers.worker import make_worker
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    server = OwnRedis(tmp_path / "redis").start()
+    yield server
+    try:
+        server.stop()
+    except Exception:  # noqa: BLE001 - already stopped by the test
+        pass
+
+
+@pytest.fixture
+def fault_app(own_redis, tmp_path):
+    database = fresh_postgres_database(POSTGRES_URL.rsplit("/", 1)[0] + "/phananh_test_faults")
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": database, "REDIS_URL": own_redis.url,
+        "SECRET_KEY": "fault-tests-" + uuid.uuid4().hex, "PHOTO_FOLDER": str(tmp_path / "photos"),
+    })
+    with app.app_context():
+        upgrade()
+        import_areas(db.session, official_areas())
+        load_demo(db.session)
+        db.session.commit()
+        db.session.remove()
+    app.config["TEST_ENV"] = {"DATABASE_URL": database, "REDIS_URL": own_redis.url,
+                              "SECRET_KEY": app.config["SECRET_KEY"],
+                              "INSTANCE_PATH": str(tmp_path / "instance")}
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _approve(app, count: int) -> list[int]:
+    """`count` reports submitted and approved by a moderator, committed one by one."""
+    ids = []
+    with app.app_context():
+        moderator = factories.staff(db.session, "moderator")
+        for _ in range(count):
+            report = factories.report(db.session)
+            workflow.approve(db.session, report, actor=moderator, now=datetime.now(timezone.utc))
+            db.session.commit()
+            ids.append(report.id)
+        db.session.remove()
+    return ids
+
+
+def _assigned_events(app, ids) -> dict[int, int]:
+    with app.app_context():
+        rows = db.session.execute(
+            select(ReportEvent.report_id, func.count())
+            .where(ReportEvent.report_id.in_(ids), ReportEvent.kind == "assigned")
+            .group_by(ReportEvent.report_id)
+        ).all()
+        db.session.remove()
+    return dict(rows)
+
+
+def _relay(app, *, at: datetime) -> int:
+    with app.app_context():
+        from feedback.redis import redis_connection
+        handed = outbox.relay(db.session, redis_connection(app), now=at)
+        db.session.commit()
+        db.session.remove()
+    return handed
+
+
+def test_with_redis_stopped_approvals_succeed_and_are_routed_exactly_once_when_it_returns(
+        fault_app, own_redis):
+    own_redis.stop()
+    ids = _approve(fault_app, 100)  # every commit succeeds with Redis away
+    with fault_app.app_context():
+        pending = db.session.execute(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.completed_at.is_(None))).scalar()
+        db.session.remove()
+    assert pending == 100
+    own_redis.start()
+    fault_app.extensions.pop("feedback_redis", None)
+    assert _relay(fault_app, at=datetime.now(timezone.utc) + timedelta(seconds=10)) == 100
+    connection = redis_client.Redis.from_url(own_redis.url)
+    make_worker(fault_app, queues.ALL, connection).work(burst=True)
+    assert _assigned_events(fault_app, ids) == {report_id: 1 for report_id in ids}
+    # The relay finds nothing more to do, and running it again routes nothing twice.
+    assert _relay(fault_app, at=datetime.now(timezone.utc) + timedelta(minutes=5)) == 0
+
+
+def test_a_worker_killed_mid_routing_leaves_no_report_unrouted_and_none_routed_twice(
+        fault_app, own_redis):
+    env = fault_app.config["TEST_ENV"]
+    [report_id] = _approve(fault_app, 1)
+    with fault_app.app_context():
+        # Hold the report locked, so the worker's routing job blocks in the middle.
+        blocker = db.engine.connect()
+        blocking = blocker.begin()
+        blocker.execute(text("SELECT id FROM reports WHERE id = :id FOR UPDATE"),
+                        {"id": report_id})
+    connection = redis_client.Redis.from_url(own_redis.url)
+    worker = start_worker(env, queues.ROUTING)
+    try:
+        job_id = f"route_report-{report_id}-e"
+        wait_until(lambda: any(key.decode().startswith(f"rq:job:{job_id}")
+                               and connection.hget(key, "status") == b"started"
+                               for key in connection.keys("rq:job:*")),
+                   message="the routing job to start")
+        kill(worker)  # SIGKILL, mid-job
+    finally:
+        blocking.rollback()
+        blocker.close()
+        stop(worker)
+    with fault_app.app_context():
+        report = db.session.get(Report, report_id)
+        assert report.status == ReportStatus.SUBMITTED  # the killed job changed nothing
+        db.session.remove()
+    # Later, the relay sees the job abandoned and hands it over again; a new worker routes it.
+    later = datetime.now(timezone.utc) + timedelta(seconds=outbox.JOB_TIMEOUT_SECONDS + 120)
+    assert _relay(fault_app, at=later) == 1
+    make_worker(fault_app, queues.ALL, connection).work(burst=True)
+    assert _assigned_events(fault_app, [report_id]) == {report_id: 1}
+    with fault_app.app_context():
+        assert db.session.get(Report, report_id).status == ReportStatus.ASSIGNED
+        message = db.session.execute(select(OutboxMessage).where(
+            OutboxMessage.function.like("%route_report"))).scalar_one()
+        assert message.completed_at is not None and message.attempts == 1
+        db.session.remove()
