@@ -22,13 +22,14 @@ HEARTBEAT_KEY = "phananh:scheduler:heartbeat"
 def perform(message_id: int):
     """Run one outbox message's work, once, however often RQ runs this job."""
     session = db.session
-    message = outbox.claim(session, message_id, datetime.now(timezone.utc))
-    if message is None:
+    claimed = outbox.claim(session, message_id, datetime.now(timezone.utc))
+    if claimed is None:
         session.rollback()
         log.info("outbox message %s: already completed", message_id)
         return "already completed"
+    function, args = claimed
     try:
-        result = import_string(message.function)(*message.args)
+        result = import_string(function)(*args)
         session.commit()
     except Exception:
         session.rollback()

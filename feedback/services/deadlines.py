@@ -11,10 +11,13 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from feedback.models import CalendarOverride, Category, OverrideKind, Report, Urgency
 from feedback.services.calendar import WorkCalendar, add_clock_time, clock_minutes_between
+
+
+_CALENDAR_KEY = "work_calendar"
 
 
 class Step(enum.StrEnum):
@@ -24,15 +27,25 @@ class Step(enum.StrEnum):
 
 
 def calendar_for(session: Session, config=None) -> WorkCalendar:
-    """The working calendar in force: configured hours, national holidays, overrides."""
+    """The working calendar in force: configured hours, national holidays, overrides.
+
+    Read once per transaction: a move that needs it several times asks once.
+    """
+    if isinstance(session, scoped_session):
+        session = session()
+    cached = session.info.get(_CALENDAR_KEY)
+    if cached is not None and cached[0] is session.get_transaction():
+        return cached[1]
     config = config if config is not None else current_app.config
     overrides = session.execute(select(CalendarOverride.day, CalendarOverride.kind)).all()
-    return WorkCalendar(
+    calendar = WorkCalendar(
         periods=tuple(config["WORKING_HOURS"]),
         extra_days_off=frozenset(day for day, kind in overrides if kind == OverrideKind.DAY_OFF),
         extra_working_days=frozenset(
             day for day, kind in overrides if kind == OverrideKind.WORKING_DAY),
     )
+    session.info[_CALENDAR_KEY] = (session.get_transaction(), calendar)
+    return calendar
 
 
 def is_urgent(category: Category) -> bool:

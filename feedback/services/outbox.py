@@ -183,8 +183,9 @@ def relay(session: Session, connection: Redis, *, now: datetime, limit: int = 50
     return len(lost)
 
 
-def claim(session: Session, message_id: int, now: datetime) -> OutboxMessage | None:
-    """Mark the message completed in the current transaction, or None if it was already.
+def claim(session: Session, message_id: int, now: datetime) -> tuple[str, list] | None:
+    """Mark the message completed in the current transaction and answer its
+    (function, args), or None if it was completed already.
 
     The UPDATE locks the row (PostgreSQL) or the database (SQLite) until commit,
     so a second run of the same job waits, then finds it completed. If the work
@@ -194,7 +195,6 @@ def claim(session: Session, message_id: int, now: datetime) -> OutboxMessage | N
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.completed_at.is_(None))
         .values(completed_at=now)
-    ).rowcount
-    if not claimed:
-        return None
-    return session.get(OutboxMessage, message_id)
+        .returning(OutboxMessage.function, OutboxMessage.args)
+    ).first()
+    return tuple(claimed) if claimed else None

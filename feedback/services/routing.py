@@ -7,7 +7,7 @@ moderators' manual routing queue.
 from datetime import datetime, timezone
 
 from sqlalchemy import case, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from feedback.extensions import db
 from feedback.models import ManualRouting, Report, ReportStatus, RoutingRule
@@ -29,7 +29,7 @@ def find_rule(session: Session, category_id: int, area_code: str | None,
         select(RoutingRule)
         .where(RoutingRule.category_id == category_id, RoutingRule.active.is_(True),
                or_(RoutingRule.area_code.is_(None), RoutingRule.area_code.in_(areas)))
-        .options(selectinload(RoutingRule.coordinators))
+        .options(selectinload(RoutingRule.coordinators), joinedload(RoutingRule.department))
         .order_by(specificity, RoutingRule.priority.desc(), RoutingRule.id)
         .limit(1)
     ).scalar_one_or_none()
@@ -37,10 +37,10 @@ def find_rule(session: Session, category_id: int, area_code: str | None,
 
 def route(session: Session, report: Report, *, now: datetime) -> str:
     """Route one report that waits for routing; answers what happened."""
-    if report.status != ReportStatus.SUBMITTED or report.lead_department_id is not None:
-        return "already routed"
     if report.manual_routing is not None:
         return "waiting for a moderator"
+    if report.status != ReportStatus.SUBMITTED or report.lead_department_id is not None:
+        return "already routed"
     rule = find_rule(session, report.category_id, report.area_code, report.province_code)
     if rule is None or not rule.department.active:
         workflow.send_to_manual_routing(session, report, ManualRouting.NO_RULE, now=now)
@@ -53,9 +53,7 @@ def route(session: Session, report: Report, *, now: datetime) -> str:
 def route_report(report_id: int) -> str:
     """Outbox job: route the report. Running it twice routes once."""
     session = db.session
-    report = session.execute(
-        select(Report).where(Report.id == report_id).with_for_update()
-    ).scalar_one_or_none()
+    report = workflow.load_for_move(session, report_id)
     if report is None:
         return "no such report"
     return route(session, report, now=datetime.now(timezone.utc))

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from feedback.models import (
     ExtensionRequest,
@@ -114,7 +114,9 @@ def load_for_move(session: Session, report_id: int) -> Report | None:
     """The report, locked until the transaction ends (a no-op on SQLite, which
     serialises writers anyway; the version column still catches a lost update)."""
     return session.execute(
-        select(Report).where(Report.id == report_id).with_for_update()
+        select(Report).where(Report.id == report_id)
+        .options(joinedload(Report.category, innerjoin=True))
+        .with_for_update(of=Report)
     ).scalar_one_or_none()
 
 
@@ -233,12 +235,19 @@ def send_to_manual_routing(session: Session, report: Report, why: ManualRouting,
 def assign(session: Session, report: Report, department, coordinators=(), *,
            actor: User | None, now: datetime, reason: str, data: dict | None = None) -> ReportEvent:
     """Give the report to its lead department; its time to acknowledge starts."""
+    calendar = _calendar(session)
+    with session.no_autoflush:
+        return _assign(session, report, department, coordinators, actor=actor, now=now,
+                       reason=reason, data=data, calendar=calendar)
+
+
+def _assign(session, report, department, coordinators, *, actor, now, reason, data, calendar):
     report.lead_department = department
     report.coordinators = [c for c in coordinators if c.id != department.id]
     report.manual_routing = None
     report.assigned_at = now
     report.moderated_at = report.moderated_at or now
-    deadlines.start_clock(report, Step.ACKNOWLEDGE, now=now, calendar=_calendar(session))
+    deadlines.start_clock(report, Step.ACKNOWLEDGE, now=now, calendar=calendar)
     event = _transition(
         session, report, S.ASSIGNED, "assigned", actor=actor, now=now, reason_code=reason,
         data={"department": department.code,
