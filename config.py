@@ -115,6 +115,16 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "JSON_SORT_KEYS": False,
         # How many reverse proxies stand in front (0: none); their X-Forwarded-For is trusted.
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", 0)),
+        # Citizen sign-in by SMS code. No SMS_GATEWAY_URL: codes go to the log (not in production).
+        "SMS_GATEWAY_URL": env.get("SMS_GATEWAY_URL") or None,
+        "SMS_GATEWAY_TOKEN": env.get("SMS_GATEWAY_TOKEN") or None,
+        "SMS_GATEWAY_TIMEOUT": float(env.get("SMS_GATEWAY_TIMEOUT", 10)),
+        "OTP_TTL_SECONDS": int(env.get("OTP_TTL_SECONDS", 300)),
+        "OTP_MAX_ATTEMPTS": int(env.get("OTP_MAX_ATTEMPTS", 5)),
+        "OTP_SEND_LIMIT_PER_PHONE": env.get("OTP_SEND_LIMIT_PER_PHONE", "3 per 10 minutes;10 per day"),
+        "OTP_SEND_LIMIT_PER_ADDRESS": env.get("OTP_SEND_LIMIT_PER_ADDRESS", "20 per hour"),
+        "OTP_VERIFY_LIMIT_PER_ADDRESS": env.get("OTP_VERIFY_LIMIT_PER_ADDRESS", "10 per minute;60 per hour"),
+        "CITIZEN_ACCESS_TOKEN_MINUTES": int(env.get("CITIZEN_ACCESS_TOKEN_MINUTES", 60)),
     }
     return config
 

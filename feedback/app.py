@@ -9,6 +9,7 @@ from config import check_config, load_config
 from feedback import api, commands, web
 from feedback.services import outbox
 from feedback.extensions import db, limiter, migrate
+from feedback.services import sms
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -31,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     outbox.install_after_commit_hand_over()
     limiter.init_app(app)
+    sms.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
                      render_as_batch=True, compare_type=True)
     with app.app_context():

@@ -1,6 +1,6 @@
 """The JSON API under /api/v1: one flask-smorest Blueprint per resource."""
 from feedback.api import auth, departments, health
-from feedback.api import workflow
+from feedback.api import citizen_auth, workflow
 from feedback.api.errors import Api
 from feedback.api.security import SECURITY_SCHEME
 
@@ -14,4 +14,5 @@ def init_app(app):
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
     for module in (health, auth, departments):
         api.register_blueprint(module.blp)
+    api.register_blueprint(citizen_auth.blp)
     api.register_blueprint(workflow.blp)
