@@ -89,6 +89,8 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "TIME_ZONE": env.get("TIME_ZONE", "Asia/Ho_Chi_Minh"),
         "WORKING_HOURS": parse_working_periods(env.get("WORKING_HOURS", "07:30-11:30,13:00-17:00")),
         "ACCESS_TOKEN_MINUTES": int(env.get("ACCESS_TOKEN_MINUTES", 60)),
+        # Staff password guesses per account and client address.
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
         "REFRESH_TOKEN_DAYS": int(env.get("REFRESH_TOKEN_DAYS", 30)),
         # Notifications pushed as signed JSON to this URL (none: kept for the apps only).
         "PUSH_WEBHOOK_URL": env.get("PUSH_WEBHOOK_URL") or None,

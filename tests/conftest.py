@@ -60,6 +60,8 @@ def app(database_url, tmp_path_factory):
         "REDIS_URL": REDIS_URL,
         "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
         "PHOTO_FOLDER": str(tmp_path_factory.mktemp("photos")),
+        # Tests sign in far more often than people do; the limit has its own test.
+        "LOGIN_RATE_LIMIT": "10000 per minute",
     })
     with app.app_context():
         upgrade()

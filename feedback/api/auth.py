@@ -1,17 +1,25 @@
 """Staff sign-in: username and password for a bearer token."""
 from datetime import datetime, timedelta, timezone
 
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from feedback.api.errors import Unauthorized
 from feedback.api.security import BEARER_AUTH, authenticated_user
-from feedback.extensions import db
+from feedback.extensions import client_address, db, limiter
 from feedback.schemas.auth import LoginSchema, StaffUserSchema, TokenSchema
 from feedback.services.auth import InvalidCredentials, authenticate_staff, issue_token
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-in")
+
+
+def _address_and_username() -> str:
+    """Guesses at one account from one address are limited; the name is folded so
+    'Admin' and 'admin' count together."""
+    body = request.get_json(silent=True)
+    username = body.get("username") if isinstance(body, dict) else None
+    return f"login:{client_address()}:{str(username or '').strip().lower()[:80]}"
 
 
 @blp.route("/login")
@@ -19,6 +27,9 @@ class Login(MethodView):
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenSchema)
     @blp.alt_response(401, description="Wrong username or password")
+    @blp.alt_response(429, description="Too many attempts for this account from this address")
+    @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_address_and_username,
+                   error_message="Too many sign-in attempts; wait a minute and try again.")
     def post(self, credentials):
         """Sign a staff member in (officer, moderator, supervisor, admin).
 

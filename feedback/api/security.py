@@ -16,7 +16,8 @@ SECURITY_SCHEME = {
     "type": "http",
     "scheme": "bearer",
     "bearerFormat": "JWT",
-    "description": "From POST /api/v1/auth/login (staff).",
+    "description": "From POST /api/v1/auth/login (staff) or POST /api/v1/auth/otp/verify "
+                   "(citizens).",
 }
 
 _TOKEN_ERRORS = {

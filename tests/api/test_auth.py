@@ -125,3 +125,18 @@ def test_a_citizen_cannot_sign_in_with_a_staff_password_form(client, db_session)
     response = client.post("/api/v1/auth/login",
                            json={"username": citizen.phone, "password": "anything-at-all"})
     assert response.status_code == 401
+
+
+def test_password_guessing_is_limited_per_account_and_address(app, client, redis):
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    try:
+        responses = [client.post("/api/v1/auth/login",
+                                 json={"username": "Admin", "password": f"guess {n}"})
+                     for n in range(4)]
+        other_account = client.post("/api/v1/auth/login",
+                                    json={"username": "officer", "password": "guess"})
+    finally:
+        app.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
+    assert [response.status_code for response in responses] == [401, 401, 401, 429]
+    assert responses[-1].json["code"] == "rate_limited"
+    assert other_account.status_code == 401
