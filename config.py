@@ -86,6 +86,8 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "S3_REGION": env.get("S3_REGION"),
         "PHOTO_MAX_BYTES": int(env.get("PHOTO_MAX_BYTES", 15 * 1024 * 1024)),
         "PHOTO_MAX_PIXELS": int(env.get("PHOTO_MAX_PIXELS", 50_000_000)),
+        # Originals (with their camera metadata) are deleted this many days after upload.
+        "PHOTO_ORIGINAL_RETENTION_DAYS": int(env.get("PHOTO_ORIGINAL_RETENTION_DAYS", 90)),
         "TIME_ZONE": env.get("TIME_ZONE", "Asia/Ho_Chi_Minh"),
         "WORKING_HOURS": parse_working_periods(env.get("WORKING_HOURS", "07:30-11:30,13:00-17:00")),
         "ACCESS_TOKEN_MINUTES": int(env.get("ACCESS_TOKEN_MINUTES", 60)),
@@ -98,6 +100,10 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "PUSH_TIMEOUT_SECONDS": float(env.get("PUSH_TIMEOUT_SECONDS", 10)),
         # Days a citizen has to rate or reopen a resolved report before it closes.
         "RATING_WINDOW_DAYS": int(env.get("RATING_WINDOW_DAYS", 7)),
+        # Reports the deadline sweep claims per batch (each batch one transaction).
+        "SWEEP_BATCH_SIZE": int(env.get("SWEEP_BATCH_SIZE", 1000)),
+        # The longest period the figures (GET /api/v1/stats) are asked for at once.
+        "STATS_MAX_PERIOD_DAYS": int(env.get("STATS_MAX_PERIOD_DAYS", 366)),
         # A supervisor approves answers before citizens see them.
         "RESULT_REVIEW": _flag(env.get("RESULT_REVIEW"), False),
         # Pre-moderation (moderators approve before routing) is the default.
@@ -115,6 +121,11 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
         "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs/assets/",
         "JSON_SORT_KEYS": False,
+        # "json" (one object a line, for log collectors), "text", or "none" (leave logging alone).
+        "LOG_FORMAT": env.get("LOG_FORMAT") or ("json" if environment == "production" else "text"),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        # When set, GET /metrics asks for "Authorization: Bearer <METRICS_TOKEN>".
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         # How many reverse proxies stand in front (0: none); their X-Forwarded-For is trusted.
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", 0)),
         # Citizen sign-in by SMS code. No SMS_GATEWAY_URL: codes go to the log (not in production).
@@ -126,7 +137,32 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "OTP_SEND_LIMIT_PER_PHONE": env.get("OTP_SEND_LIMIT_PER_PHONE", "3 per 10 minutes;10 per day"),
         "OTP_SEND_LIMIT_PER_ADDRESS": env.get("OTP_SEND_LIMIT_PER_ADDRESS", "20 per hour"),
         "OTP_VERIFY_LIMIT_PER_ADDRESS": env.get("OTP_VERIFY_LIMIT_PER_ADDRESS", "10 per minute;60 per hour"),
+        # Report intake: submissions per citizen account and per client address (many
+        # phones share one address behind a carrier's NAT), and nearby-duplicate lookups.
+        "SUBMIT_RATE_LIMIT": env.get("SUBMIT_RATE_LIMIT", "10 per hour;30 per day"),
+        "SUBMIT_ADDRESS_RATE_LIMIT": env.get("SUBMIT_ADDRESS_RATE_LIMIT", "300 per hour"),
+        "NEARBY_RATE_LIMIT": env.get("NEARBY_RATE_LIMIT", "60 per minute"),
         "CITIZEN_ACCESS_TOKEN_MINUTES": int(env.get("CITIZEN_ACCESS_TOKEN_MINUTES", 60)),
+        # Open311 GeoReport v2 (/open311/v2). media_url is fetched from public addresses only,
+        # unless the deployment keeps its media on its own network; within this many seconds.
+        "OPEN311_ALLOW_PRIVATE_MEDIA": _flag(env.get("OPEN311_ALLOW_PRIVATE_MEDIA"), False),
+        "OPEN311_MEDIA_TIMEOUT": float(env.get("OPEN311_MEDIA_TIMEOUT", 10)),
+        "OPEN311_POST_RATE_LIMIT": env.get("OPEN311_POST_RATE_LIMIT", "60 per minute;2000 per day"),
+        "OPEN311_CONTACT": env.get("OPEN311_CONTACT", ""),
+        "OPEN311_KEY_SERVICE": env.get("OPEN311_KEY_SERVICE", "Xin API key từ quản trị viên "
+                                       "hệ thống (ask the system's administrator for a key)."),
+        # The public scorecards: computed at most this often per period, and asked for at most
+        # this often per client address (each computation reads a period's reports).
+        "PUBLIC_SCORECARD_CACHE_SECONDS": float(env.get("PUBLIC_SCORECARD_CACHE_SECONDS", 300)),
+        "PUBLIC_SCORECARD_RATE_LIMIT": env.get("PUBLIC_SCORECARD_RATE_LIMIT", "30 per minute"),
+        # Web view: a staff sign-in lasts a working day; a form's CSRF token lives as long
+        # as the sign-in (None), so a form left open over lunch still submits.
+        "WEB_SESSION_HOURS": int(env.get("WEB_SESSION_HOURS", 10)),
+        "WTF_CSRF_TIME_LIMIT": None,
+        # How long a moderator holds a report they opened (Redis claim) before another may.
+        "WEB_CLAIM_SECONDS": int(env.get("WEB_CLAIM_SECONDS", 300)),
+        # The dashboard's figures are kept this long in Redis (0: computed on every view).
+        "DASHBOARD_CACHE_SECONDS": int(env.get("DASHBOARD_CACHE_SECONDS", 120)),
     }
     return config
 

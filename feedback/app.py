@@ -6,7 +6,7 @@ from flask import Flask, send_from_directory
 from sqlalchemy import event
 
 from config import check_config, load_config
-from feedback import api, commands, web
+from feedback import api, commands, logs, metrics, web
 from feedback.services import outbox
 from feedback.extensions import db, limiter, migrate
 from feedback.services import sms
@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    logs.init_app(app)
     db.init_app(app)
     outbox.install_after_commit_hand_over()
     limiter.init_app(app)
@@ -40,6 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             _tune_sqlite(db.engine)
 
     api.init_app(app)
+    metrics.init_app(app)
     web.init_app(app)
     commands.init_app(app)
     from workers import cli as worker_cli

@@ -13,6 +13,8 @@ from feedback.services.demo import DEMO_CITIZEN_PHONE, DemoError, load_demo
 areas_cli = AppGroup("areas", help="Vietnam's provinces and communes.")
 demo_cli = AppGroup("demo", help="The demo province (Cần Thơ).")
 users_cli = AppGroup("users", help="Staff and citizen accounts.")
+jobs_cli = AppGroup("jobs", help="Background jobs (RQ) and the outbox.")
+reports_cli = AppGroup("reports", help="Checks on reports.")
 
 
 @areas_cli.command("import")
@@ -77,6 +79,60 @@ def create_user_command(username, role, department_code, password, full_name):
     click.echo(f"created {user.role} {user.username} (id {user.id})")
 
 
+@jobs_cli.command("requeue-failed")
+@click.option("--queue", "queue_names", multiple=True, help="Only these queues.")
+def requeue_failed_command(queue_names):
+    """Run failed jobs again (they are idempotent: work already done is not redone)."""
+    from rq import Queue
+    from rq.registry import FailedJobRegistry
+
+    from feedback.redis import redis_connection
+    from workers import queues
+
+    connection = redis_connection(current_app._get_current_object())
+    total = 0
+    for name in queue_names or queues.ALL:
+        registry = FailedJobRegistry(queue=Queue(name, connection=connection))
+        for job_id in registry.get_job_ids():
+            registry.requeue(job_id)
+            total += 1
+        click.echo(f"{name}: {registry.count} still failed")
+    click.echo(f"requeued {total} job(s)")
+
+
+@reports_cli.command("check-routed")
+@click.option("--older-than", "minutes", default=10, show_default=True,
+              help="Minutes after which accepted work should have been done.")
+def check_routed_command(minutes):
+    """Every accepted report routed (or waiting for a moderator), every outbox message
+    done: lists what is not, and exits 1 if anything is."""
+    from datetime import datetime, timedelta, timezone
+
+    from feedback.models import OutboxMessage, Report, ReportStatus
+
+    cutoff = datetime.now(timezone.utc) - timedelta(minutes=minutes)
+    accepted = (Report.moderated_at.is_not(None) if current_app.config["PRE_MODERATION"]
+                else Report.submitted_at.is_not(None))
+    unrouted = db.session.execute(
+        select(Report.tracking_code).where(
+            Report.status == ReportStatus.SUBMITTED, accepted, Report.manual_routing.is_(None),
+            Report.lead_department_id.is_(None), Report.submitted_at < cutoff)
+        .order_by(Report.id).limit(1000)
+    ).scalars().all()
+    stuck = db.session.execute(
+        select(OutboxMessage.job_id).where(OutboxMessage.completed_at.is_(None),
+                                           OutboxMessage.created_at < cutoff)
+        .order_by(OutboxMessage.id).limit(1000)
+    ).scalars().all()
+    for code in unrouted:
+        click.echo(f"not routed: {code}")
+    for job_id in stuck:
+        click.echo(f"not done: {job_id}")
+    click.echo(f"{len(unrouted)} accepted report(s) not routed, {len(stuck)} job(s) not done")
+    if unrouted or stuck:
+        raise SystemExit(1)
+
+
 def init_app(app):
-    for group in (areas_cli, demo_cli, users_cli):
+    for group in (areas_cli, demo_cli, users_cli, jobs_cli, reports_cli):
         app.cli.add_command(group)

@@ -62,6 +62,7 @@ def app(database_url, tmp_path_factory):
         "PHOTO_FOLDER": str(tmp_path_factory.mktemp("photos")),
         # Tests sign in far more often than people do; the limit has its own test.
         "LOGIN_RATE_LIMIT": "10000 per minute",
+        "LOG_FORMAT": "none",
     })
     with app.app_context():
         upgrade()

@@ -45,3 +45,74 @@ def report(db_session, *, category: str = "giao-thong", commune: str = "31135",
                                created_at=now, is_public=True))
     db_session.flush()
     return item
+
+
+def routed_report(db_session, *, now: datetime, category: str = "giao-thong",
+                  commune: str = "31135", **kwargs) -> Report:
+    """A report submitted, approved and routed by its rules at `now`: its time to
+    acknowledge runs."""
+    from feedback.services import routing, workflow
+
+    item = report(db_session, now=now, category=category, commune=commune, **kwargs)
+    workflow.approve(db_session, item, actor=staff(db_session, "moderator"), now=now)
+    routing.route(db_session, item, now=now)
+    db_session.flush()
+    return item
+
+
+def acknowledged_report(db_session, *, now: datetime, acknowledged_at: datetime | None = None,
+                        officer: str = "officer", category: str = "giao-thong",
+                        commune: str = "31135", **kwargs) -> Report:
+    """A report routed at `now` and acknowledged by `officer` at `acknowledged_at` (default
+    `now`): its time to resolve runs. The officer's department must be the one routed to."""
+    from feedback.services import workflow
+
+    item = routed_report(db_session, now=now, category=category, commune=commune, **kwargs)
+    workflow.acknowledge(db_session, item, actor=staff(db_session, officer),
+                         now=acknowledged_at or now)
+    return item
+
+
+# -- public pages and Open311 ---------------------------------------------------------------
+
+def ready_photo(db_session, report: Report, *, kind: str = "report", position: int = 0,
+                hidden: bool = False, event_id: int | None = None):
+    """A photo as the photo job leaves it: public copies made (their keys only)."""
+    import hashlib
+
+    from feedback.models import Photo, PhotoKind, PhotoState
+
+    seed = hashlib.sha256(f"{report.id}-{kind}-{position}-{next(_numbers)}".encode()).hexdigest()
+    photo = Photo(report_id=report.id, kind=PhotoKind(kind), position=position,
+                  state=PhotoState.READY, original_key=f"original-{seed}.jpg",
+                  original_sha256=seed, original_format="jpeg", original_bytes=1000,
+                  display_key=f"{hashlib.sha256(seed.encode()).hexdigest()}.jpg",
+                  thumbnail_key=f"{hashlib.sha256(seed.encode() + b't').hexdigest()}.jpg",
+                  width=1600, height=1200, is_hidden=hidden, event_id=event_id)
+    db_session.add(photo)
+    db_session.flush()
+    return photo
+
+
+def resolved_report(db_session, *, now: datetime, outcome: str = "planned",
+                    text: str = "Đã đưa vào kế hoạch sửa chữa quý 2", answer_photos: int = 0,
+                    **kwargs) -> Report:
+    """A report acknowledged and answered by Sở Xây dựng at `now`."""
+    from feedback.models import Outcome
+    from feedback.services import workflow
+
+    item = acknowledged_report(db_session, now=now, **kwargs)
+    photos = [ready_photo(db_session, item, kind="answer", position=i)
+              for i in range(answer_photos)]
+    workflow.answer(db_session, item, actor=staff(db_session, "officer"), now=now,
+                    outcome=Outcome(outcome), text=text, photos=photos)
+    db_session.flush()
+    return item
+
+
+def api_client(db_session, name: str = "Ứng dụng đối tác"):
+    """(client, key): an Open311 client with a working key."""
+    from feedback.services import api_clients
+
+    issued = api_clients.issue_key(db_session, name=name, now=datetime.now(timezone.utc))
+    return issued.client, issued.key

@@ -1,6 +1,7 @@
 """Helpers for fault tests: servers of their own on ports of their own, so the
 machine's shared PostgreSQL and Redis keep running whatever the tests break."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -67,3 +68,51 @@ def wait_until(condition, timeout: float = 30, interval: float = 0.2, message: s
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out waiting: {message}")
+
+
+class OwnPostgres:
+    """A PostgreSQL cluster of the test's own (initdb as the postgres user), on a free
+    port, that the test may stop and start under load."""
+
+    def __init__(self, directory: Path, port: int):
+        self.directory = directory
+        self.port = port
+        self.bin = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
+
+    def _as_postgres(self, *args: str) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def init(self):
+        self.directory.mkdir(parents=True)
+        shutil.chown(self.directory, "postgres", "postgres")
+        self._as_postgres(str(self.bin / "initdb"), "-A", "trust", "-U", "postgres",
+                          "-D", str(self.directory / "data"))
+        return self.start()
+
+    def start(self):
+        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.directory / "data"), "-w",
+                          "-l", str(self.directory / "log"), "-o",
+                          f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1",
+                          "start")
+        return self
+
+    def stop(self):
+        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.directory / "data"), "-w",
+                          "-m", "fast", "stop")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def can_run_own_postgres() -> bool:
+    return (os.geteuid() == 0 and shutil.which("runuser") is not None
+            and any(Path("/usr/lib/postgresql").glob("*/bin/initdb")))

@@ -11,6 +11,7 @@ from flask import current_app
 from werkzeug.utils import import_string
 
 from feedback.extensions import db
+from feedback.logs import current_request_id
 from feedback.redis import redis_connection
 from feedback.services import outbox
 
@@ -27,13 +28,17 @@ def perform(message_id: int):
         session.rollback()
         log.info("outbox message %s: already completed", message_id)
         return "already completed"
-    function, args = claimed
+    function, args, request_id = claimed
+    token = current_request_id.set(request_id or f"job-{message_id}")
     try:
+        log.info("outbox message %s: %s%s", message_id, function, tuple(args))
         result = import_string(function)(*args)
         session.commit()
     except Exception:
         session.rollback()
         raise
+    finally:
+        current_request_id.reset(token)
     return result
 
 
@@ -50,3 +55,28 @@ def record_heartbeat() -> str:
     now = datetime.now(timezone.utc).isoformat()
     redis_connection(current_app._get_current_object()).set(HEARTBEAT_KEY, now, ex=3600)
     return now
+
+
+def run_sweep() -> dict:
+    """The deadline sweep (every minute): warnings, overdue marks, reminders, closing."""
+    from feedback.services.sweep import run_sweep as sweep_once
+
+    return sweep_once()
+
+
+def purge_photo_originals() -> int:
+    """Delete photo originals past the retention period (Nghị định 13/2023)."""
+    from feedback.services.intake import photo_storage
+    from feedback.services.privacy import purge_expired_originals
+
+    app = current_app._get_current_object()
+    total = 0
+    while True:
+        deleted = purge_expired_originals(
+            db.session, now=datetime.now(timezone.utc),
+            retention_days=app.config["PHOTO_ORIGINAL_RETENTION_DAYS"],
+            storage=photo_storage(app))
+        db.session.commit()
+        total += deleted
+        if deleted == 0:
+            return total

@@ -1,6 +1,7 @@
 """The JSON API under /api/v1: one flask-smorest Blueprint per resource."""
 from feedback.api import auth, departments, health
 from feedback.api import citizen_auth, workflow
+from feedback.api import catalogue, reports
 from feedback.api.errors import Api
 from feedback.api.security import SECURITY_SCHEME
 
@@ -16,3 +17,5 @@ def init_app(app):
         api.register_blueprint(module.blp)
     api.register_blueprint(citizen_auth.blp)
     api.register_blueprint(workflow.blp)
+    for blueprint in (*reports.BLUEPRINTS, catalogue.blp):
+        api.register_blueprint(blueprint)

@@ -252,3 +252,35 @@ class Me(MethodView):
             raise ValidationFailed(details={"full_name": [str(exc)]}) from None
         db.session.commit()
         return user
+
+    @blp.doc(security=BEARER_AUTH)
+    @require_roles(Role.CITIZEN)
+    @blp.response(204)
+    @blp.alt_response(401, description="No valid bearer token")
+    def delete(self):
+        """Delete the citizen's account (Nghị định 13/2023).
+
+        Name, phone number and the originals of the citizen's photos are erased and
+        every token stops working. The reports stay, anonymised, with how they were
+        handled. The same number can sign up again as a new account.
+        """
+        from feedback.services.intake import photo_storage
+        from feedback.services.privacy import delete_citizen_account
+
+        delete_citizen_account(db.session, authenticated_user(), now=_now(),
+                               storage=photo_storage())
+        db.session.commit()
+
+
+@blp.route("/me/data")
+class MyData(MethodView):
+    @blp.doc(security=BEARER_AUTH)
+    @require_roles(Role.CITIZEN)
+    @blp.response(200)
+    @blp.alt_response(401, description="No valid bearer token")
+    def get(self):
+        """Everything held about the signed-in citizen: account, reports with their
+        timelines, notifications, and which roles saw their identity, when."""
+        from feedback.services.privacy import export_citizen_data
+
+        return export_citizen_data(db.session, authenticated_user())

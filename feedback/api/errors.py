@@ -5,12 +5,13 @@
 `code` is a machine code an app can switch on; `message` is for people;
 `details` names the fields (or photos) at fault.
 """
+import errno
 import logging
 
 import flask_smorest
 import marshmallow as ma
 from flask import request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -102,9 +103,17 @@ class Api(flask_smorest.Api):
     def _register_error_handlers(self):
         super()._register_error_handlers()
         self._app.register_error_handler(ApiError, self.handle_api_error)
-        self._app.register_error_handler(OperationalError, self.handle_database_unavailable)
+        self._app.register_error_handler(DBAPIError, self.handle_database_unavailable)
+        self._app.register_error_handler(OSError, self.handle_storage_error)
         self._app.register_error_handler(WorkflowError, self.handle_workflow_error)
         self._app.register_error_handler(StaleDataError, self.handle_lost_update)
+
+    def handle_storage_error(self, error: OSError):
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            log.error("photo storage is full: %s", error)
+            return error_body("storage_full", "Photo storage is full; nothing was kept. "
+                              "Try again later."), 507, {"Retry-After": "300"}
+        raise error
 
     def handle_workflow_error(self, error: WorkflowError):
         status = {IllegalMove: 409, NotAllowed: 403, InvalidMove: 422}.get(type(error), 409)
@@ -117,7 +126,9 @@ class Api(flask_smorest.Api):
     def handle_api_error(self, error: ApiError):
         return error_body(error.code, error.message, error.details), error.status, error.headers
 
-    def handle_database_unavailable(self, error: OperationalError):
+    def handle_database_unavailable(self, error: DBAPIError):
+        if not (isinstance(error, OperationalError) or error.connection_invalidated):
+            raise error  # a bug, not an outage: the 500 handler answers
         log.error("database unavailable: %s", error)
         body = error_body("unavailable", "The service is briefly unavailable; try again.")
         return body, 503, {"Retry-After": "5"}

@@ -6,6 +6,7 @@ that are not the caller's 403, bad input 422, all in the JSON error shape.
 """
 from datetime import datetime, timezone
 
+from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -43,6 +44,7 @@ from feedback.schemas.workflow import (
 )
 from feedback.services import workflow
 from feedback.services.access import can_see_department_work
+from feedback.services.privacy import record_identity_view
 
 blp = Blueprint("workflow", __name__, url_prefix="/api/v1",
                 description="Moving a report through its life")
@@ -99,10 +101,15 @@ class StaffView:
         return getattr(self._report, name)
 
 
-def staff_view(report: Report, user) -> StaffView:
+def staff_view(report: Report, user, context: str) -> StaffView:
+    """The report for this staff member; showing the reporter is logged (NĐ 13/2023).
+    The caller commits."""
     if user.role == Role.OFFICER and not can_see_department_work(user, report.lead_department_id):
         raise workflow.NotAllowed("This report is not your department's.")
-    return StaffView(report, user)
+    view = StaffView(report, user)
+    if view.reporter is not None:
+        record_identity_view(db.session, user, report, context)
+    return view
 
 
 def _answer(report: Report):
@@ -112,7 +119,9 @@ def _answer(report: Report):
     if user.role == Role.CITIZEN:
         return {"tracking_code": report.tracking_code, "status": str(report.status),
                 "status_label": report.status.label}
-    return staff_view(report, user)
+    view = staff_view(report, user, f"api:{request.endpoint}")
+    db.session.commit()
+    return view
 
 
 def _doc(roles):
@@ -168,7 +177,9 @@ def pending_extensions():
 def staff_report(tracking_code):
     """A report with its timeline, as staff see it. Officers see their department's only."""
     report = db.session.get(Report, _report_id(tracking_code))
-    return staff_view(report, authenticated_user())
+    view = staff_view(report, authenticated_user(), "api:staff_report")
+    db.session.commit()
+    return view
 
 
 # Moderators ---------------------------------------------------------------------------

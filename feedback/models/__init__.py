@@ -21,7 +21,14 @@ from feedback.models.reports import (
     ReportStatus,
     ReviewState,
 )
-from feedback.models.users import STAFF_ROLES, ApiClient, OtpChallenge, Role, User
+from feedback.models.users import (
+    STAFF_ROLES,
+    ApiClient,
+    IdentityView,
+    OtpChallenge,
+    Role,
+    User,
+)
 
 __all__ = [
     "OPEN_STATUSES",
@@ -36,6 +43,7 @@ __all__ = [
     "DepartmentKind",
     "ExtensionRequest",
     "ExtensionState",
+    "IdentityView",
     "ManualRouting",
     "Notification",
     "OtpChallenge",

@@ -55,6 +55,8 @@ class OutboxMessage(db.Model):
     args: Mapped[list] = mapped_column(JSONDocument)
     # Deterministic, so handing the same message to RQ twice makes one job.
     job_id: Mapped[str] = mapped_column(String(160), unique=True)
+    # The request that caused the work, so its logs and the job's can be followed together.
+    request_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Last handed to RQ; completed when the job's transaction committed.

@@ -282,6 +282,15 @@ class PhotoState(enum.StrEnum):
 
 class Photo(db.Model):
     __tablename__ = "photos"
+    __table_args__ = (
+        # The retention job finds originals past their time without reading every photo.
+        Index(
+            "ix_photos_original_retention",
+            "created_at",
+            postgresql_where=text("original_key IS NOT NULL"),
+            sqlite_where=text("original_key IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)

@@ -86,3 +86,19 @@ class ApiClient(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IdentityView(db.Model):
+    """Who saw which citizen's identity, when, and where: kept for the citizen's
+    rights under Nghị định 13/2023 (personal data protection)."""
+
+    __tablename__ = "identity_views"
+    __table_args__ = (Index("ix_identity_views_citizen_id_viewed_at", "citizen_id", "viewed_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    viewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
+    # Where it was shown: "api:staff_report", "web:report", ...
+    context: Mapped[str] = mapped_column(String(60))
+    viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -19,6 +19,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
+from feedback.logs import current_request_id
 from feedback.models import OutboxMessage
 from feedback.models.types import utcnow
 
@@ -49,8 +50,9 @@ def schedule(session: Session, function: str, *args, queue: str, key: str,
     job_id = f"{function.rsplit('.', 1)[-1]}-{key}"
     if not _JOB_ID.fullmatch(job_id):
         raise ValueError(f"job id {job_id!r}: use letters, digits, '_' and '-' in the key")
-    message = OutboxMessage(queue=queue, function=function, args=list(args),
-                            job_id=job_id, available_at=available_at or utcnow())
+    message = OutboxMessage(queue=queue, function=function, args=list(args), job_id=job_id,
+                            available_at=available_at or utcnow(),
+                            request_id=current_request_id.get())
     session.add(message)
     session.info.setdefault(_SESSION_KEY, []).append(message)
     return message
@@ -183,9 +185,9 @@ def relay(session: Session, connection: Redis, *, now: datetime, limit: int = 50
     return len(lost)
 
 
-def claim(session: Session, message_id: int, now: datetime) -> tuple[str, list] | None:
+def claim(session: Session, message_id: int, now: datetime) -> tuple[str, list, str] | None:
     """Mark the message completed in the current transaction and answer its
-    (function, args), or None if it was completed already.
+    (function, args, request id), or None if it was completed already.
 
     The UPDATE locks the row (PostgreSQL) or the database (SQLite) until commit,
     so a second run of the same job waits, then finds it completed. If the work
@@ -195,6 +197,6 @@ def claim(session: Session, message_id: int, now: datetime) -> tuple[str, list] 
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.completed_at.is_(None))
         .values(completed_at=now)
-        .returning(OutboxMessage.function, OutboxMessage.args)
+        .returning(OutboxMessage.function, OutboxMessage.args, OutboxMessage.request_id)
     ).first()
     return tuple(claimed) if claimed else None

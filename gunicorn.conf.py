@@ -1,0 +1,29 @@
+"""gunicorn settings for production: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+Sized for CPU-bound work (photo uploads are parsed in the request): sync workers,
+two per core plus one, recycled now and then so a slow leak never grows. Each
+value can be overridden with gunicorn's own GUNICORN_CMD_ARGS or the variables below.
+"""
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '5000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "sync"
+# A 5-photo upload over a slow 3G line is read by the proxy in front (nginx buffers
+# request bodies); gunicorn's own timeout only has to cover the work.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))
+graceful_timeout = 30
+keepalive = 5
+max_requests = 2000
+max_requests_jitter = 200
+# 5 photos of up to 15 MB each, plus the form.
+limit_request_line = 8190
+accesslog = "-"
+errorlog = "-"
+# Request metrics summed over all workers (see feedback/metrics.py).
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    from prometheus_client import multiprocess
+
+    def child_exit(server, worker):
+        multiprocess.mark_process_dead(worker.pid)
