@@ -2,6 +2,7 @@
 from feedback.api import auth, departments, health
 from feedback.api import citizen_auth, workflow
 from feedback.api import catalogue, reports
+from feedback.api import deadlines as deadline_api
 from feedback.api.errors import Api
 from feedback.api.security import SECURITY_SCHEME
 
@@ -18,4 +19,6 @@ def init_app(app):
     api.register_blueprint(citizen_auth.blp)
     api.register_blueprint(workflow.blp)
     for blueprint in (*reports.BLUEPRINTS, catalogue.blp):
+        api.register_blueprint(blueprint)
+    for blueprint in deadline_api.BLUEPRINTS:
         api.register_blueprint(blueprint)

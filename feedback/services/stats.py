@@ -1,0 +1,408 @@
+"""Figures everyone reads the same way: received, resolved, on time, late, open and
+overdue, the on-time rate, time to first response and to resolution, satisfaction,
+reopenings; per department, category or commune over a period [start, end).
+
+The definitions are the pure functions at the top (`is_on_time`, `missed_deadline`,
+`on_time_rate`, ...) and `tally()` applies them to rows in Python; `figures()` counts
+the same with SQL aggregates (PostgreSQL and SQLite alike) and takes medians in Python
+from the period's durations. A test holds the two to the same numbers.
+
+Which reports count in a period (docs/decisions.md, "Deadlines, sweep and figures"):
+- received: submitted in the period, not rejected and not merged as a duplicate;
+- resolved, on time, late, reopened: answered (their latest answer) in the period;
+- open overdue: not answered as of `now`, past the deadline it missed, that deadline
+  in the period;
+- satisfaction: the ratings of the reports answered in the period;
+- time to first response: of the reports received in the period; time to resolution:
+  of the reports answered in the period.
+Every read goes through an index on submitted_at or resolved_at, or the partial
+indexes of the open queues, so a month of a table spread over years reads a month.
+"""
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import and_, case, func, literal_column, or_, select
+from sqlalchemy.orm import Session
+
+from feedback.models import Area, Category, Department, Rating, Report, ReportStatus, Urgency
+from feedback.services.calendar import WorkCalendar
+
+__all__ = [
+    "GROUPINGS",
+    "Figures",
+    "Period",
+    "WorkingMinutes",
+    "figures",
+    "group_labels",
+    "hours_taken",
+    "is_on_time",
+    "median",
+    "missed_deadline",
+    "on_time_rate",
+    "share",
+    "tally",
+]
+
+S = ReportStatus
+GROUPINGS = ("department", "category", "area")
+NOT_RECEIVED = (S.REJECTED, S.DUPLICATE)
+# Statuses whose running clock can be missed: moderation, acknowledging, resolving.
+RUNNING = (S.SUBMITTED, S.ASSIGNED, S.IN_PROGRESS)
+RATINGS = tuple(Rating)
+
+
+@dataclass(frozen=True)
+class Period:
+    """[start, end): aware instants, start before end."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self):
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise ValueError(f"{name} must be timezone-aware")
+            object.__setattr__(self, name, value.astimezone(timezone.utc))
+        if self.start >= self.end:
+            raise ValueError("the period must end after it starts")
+
+    def __contains__(self, instant: datetime | None) -> bool:
+        return instant is not None and self.start <= instant < self.end
+
+    @classmethod
+    def of_days(cls, first: date, after_last: date, tz) -> "Period":
+        """From local midnight of `first` to local midnight of `after_last` (exclusive)."""
+        return cls(datetime.combine(first, time(), tz), datetime.combine(after_last, time(), tz))
+
+
+# The definitions -------------------------------------------------------------------------
+
+def is_on_time(resolved_at: datetime, resolve_due_at: datetime | None,
+               overdue_at: datetime | None) -> bool:
+    """A resolved report is on time when answered by its resolution deadline, which an
+    approved extension has already moved. Answered before it was even acknowledged (no
+    resolution deadline yet), it is on time unless that step went overdue first."""
+    if resolve_due_at is not None:
+        return resolved_at <= resolve_due_at
+    return overdue_at is None
+
+
+def missed_deadline(status: ReportStatus, *, due_at: datetime | None,
+                    resolve_due_at: datetime | None, paused_remaining_minutes: int | None,
+                    now: datetime) -> datetime | None:
+    """The deadline an open report has missed as of `now`, or None if it is not overdue.
+
+    A running clock is missed once `now` is past its due time (moderation,
+    acknowledging or resolving). Waiting for the citizen stops the clock: such a
+    report is overdue only if it was already when the clock stopped (no time left),
+    and then it missed its resolution deadline. Resolved, closed, rejected and merged
+    reports are not open.
+    """
+    if status in RUNNING:
+        return due_at if due_at is not None and now > due_at else None
+    if status == S.AWAITING_CITIZEN and paused_remaining_minutes == 0:
+        return resolve_due_at
+    return None
+
+
+def on_time_rate(on_time: int, resolved: int, open_overdue: int) -> float | None:
+    """on time / (resolved + open and overdue): late work left open counts against it."""
+    return share(on_time, resolved + open_overdue)
+
+
+def share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def median(values: Iterable[float]) -> float | None:
+    values = list(values)
+    return statistics.median(values) if values else None
+
+
+def hours_taken(start: datetime, end: datetime, *, urgent: bool, calendar) -> float:
+    """Working hours from start to end (clock hours for an urgent category); 0 if end
+    is not after start. `calendar` is a WorkCalendar or a WorkingMinutes built from one."""
+    if urgent:
+        return max((end - start).total_seconds(), 0) / 3600
+    return calendar.working_minutes_between(start, end) / 60
+
+
+class WorkingMinutes:
+    """WorkCalendar.working_minutes_between for many pairs: working minutes before each
+    day of a range are summed once, so each pair costs a lookup, not a walk over its
+    days. Instants outside the range fall back to the calendar."""
+
+    def __init__(self, calendar: WorkCalendar, first: date, last: date):
+        self.calendar = calendar
+        self.first, self.last = first, last
+        self._before: list[float] = []  # working minutes from `first` to each day's start
+        self._periods: list[tuple[tuple[datetime, datetime], ...]] = []
+        total = 0.0
+        day = first
+        while day <= last:
+            periods = ()
+            if calendar.is_working_day(day):
+                periods = tuple(
+                    (datetime.combine(day, start, calendar.tz).astimezone(timezone.utc),
+                     datetime.combine(day, end, calendar.tz).astimezone(timezone.utc))
+                    for start, end in calendar.periods)
+            self._before.append(total)
+            self._periods.append(periods)
+            total += sum((end - start).total_seconds() / 60 for start, end in periods)
+            day += timedelta(days=1)
+
+    @classmethod
+    def covering(cls, calendar: WorkCalendar, instants: Iterable[datetime]) -> "WorkingMinutes":
+        days = [moment.astimezone(calendar.tz).date() for moment in instants]
+        today = datetime.now(calendar.tz).date()
+        return cls(calendar, min(days, default=today), max(days, default=today))
+
+    def _position(self, instant: datetime) -> float | None:
+        day = instant.astimezone(self.calendar.tz).date()
+        if not self.first <= day <= self.last:
+            return None
+        index = (day - self.first).days
+        within = 0.0
+        for start, end in self._periods[index]:
+            if instant <= start:
+                break
+            within += (min(instant, end) - start).total_seconds() / 60
+        return self._before[index] + within
+
+    def working_minutes_between(self, a: datetime, b: datetime) -> float:
+        if b <= a:
+            return 0.0
+        start, end = self._position(a), self._position(b)
+        if start is None or end is None:
+            return self.calendar.working_minutes_between(a, b)
+        return end - start
+
+
+# What a period's figures are ---------------------------------------------------------------
+
+@dataclass
+class Figures:
+    received: int = 0
+    resolved: int = 0
+    on_time: int = 0
+    late: int = 0
+    open_overdue: int = 0
+    reopened: int = 0  # of the resolved: reports answered again after a reopening
+    rated: int = 0  # of the resolved: reports the citizen rated
+    ratings: dict = field(default_factory=lambda: {str(r): 0 for r in RATINGS})
+    first_response_hours: list = field(default_factory=list, repr=False)
+    resolution_hours: list = field(default_factory=list, repr=False)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return on_time_rate(self.on_time, self.resolved, self.open_overdue)
+
+    @property
+    def reopen_rate(self) -> float | None:
+        return share(self.reopened, self.resolved)
+
+    @property
+    def satisfaction(self) -> dict:
+        return {rating: share(count, self.rated) for rating, count in self.ratings.items()}
+
+    @property
+    def median_first_response_hours(self) -> float | None:
+        return median(self.first_response_hours)
+
+    @property
+    def median_resolution_hours(self) -> float | None:
+        return median(self.resolution_hours)
+
+    def add(self, other: "Figures") -> None:
+        for name in ("received", "resolved", "on_time", "late", "open_overdue", "reopened",
+                     "rated"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for rating, count in other.ratings.items():
+            self.ratings[rating] += count
+        self.first_response_hours.extend(other.first_response_hours)
+        self.resolution_hours.extend(other.resolution_hours)
+
+    def as_dict(self) -> dict:
+        return {
+            "received": self.received, "resolved": self.resolved, "on_time": self.on_time,
+            "late": self.late, "open_overdue": self.open_overdue,
+            "on_time_rate": self.on_time_rate,
+            "median_first_response_hours": self.median_first_response_hours,
+            "median_resolution_hours": self.median_resolution_hours,
+            "rated": self.rated, "satisfaction": self.satisfaction,
+            "reopened": self.reopened, "reopen_rate": self.reopen_rate,
+        }
+
+
+def group_key(report, group_by: str):
+    return {"department": report.lead_department_id, "category": report.category_id,
+            "area": report.area_code}[group_by]
+
+
+def tally(reports: Iterable, *, group_by: str, period: Period, now: datetime,
+          calendar: WorkCalendar) -> dict:
+    """The figures of `reports` (Report rows, with their category) per group, in Python:
+    the reference `figures()` must agree with."""
+    result: dict = {}
+    for report in reports:
+        figures_ = Figures()
+        urgent = report.category.urgency == Urgency.URGENT
+        if report.submitted_at in period and report.status not in NOT_RECEIVED:
+            figures_.received += 1
+        if report.resolved_at in period:
+            figures_.resolved += 1
+            if is_on_time(report.resolved_at, report.resolve_due_at, report.overdue_at):
+                figures_.on_time += 1
+            else:
+                figures_.late += 1
+            if report.reopen_count > 0:
+                figures_.reopened += 1
+            if report.rating is not None:
+                figures_.rated += 1
+                figures_.ratings[str(report.rating)] += 1
+            if report.assigned_at is not None:
+                figures_.resolution_hours.append(hours_taken(
+                    report.assigned_at, report.resolved_at, urgent=urgent, calendar=calendar))
+        missed = missed_deadline(report.status, due_at=report.due_at,
+                                 resolve_due_at=report.resolve_due_at,
+                                 paused_remaining_minutes=report.paused_remaining_minutes,
+                                 now=now)
+        if missed in period:
+            figures_.open_overdue += 1
+        if (report.submitted_at in period and report.first_response_at is not None
+                and report.assigned_at is not None
+                and report.first_response_at >= report.assigned_at):
+            figures_.first_response_hours.append(hours_taken(
+                report.assigned_at, report.first_response_at, urgent=urgent,
+                calendar=calendar))
+        # A group appears when one of its reports counts for something, as in SQL.
+        if (figures_.received or figures_.resolved or figures_.open_overdue
+                or figures_.first_response_hours):
+            result.setdefault(group_key(report, group_by), Figures()).add(figures_)
+    return result
+
+
+# The same in SQL ---------------------------------------------------------------------------
+
+def _column(group_by: str):
+    try:
+        return {"department": Report.lead_department_id, "category": Report.category_id,
+                "area": Report.area_code}[group_by]
+    except KeyError:
+        raise ValueError(f"group_by must be one of {', '.join(GROUPINGS)}") from None
+
+
+def _in(column, start, end):
+    return and_(column >= start, column < end)
+
+
+def _statuses(*statuses: ReportStatus):
+    # Literals, not parameters, so the partial indexes named by status can be used.
+    return [literal_column(f"'{status.value}'") for status in statuses]
+
+
+def figures(session: Session, *, group_by: str, period: Period, now: datetime,
+            calendar: WorkCalendar) -> tuple[dict, Figures]:
+    """The figures per group ({group key: Figures}) and for all groups together.
+
+    Group keys: the lead department's id, the category's id, or the commune's code;
+    None for reports without one (not yet routed, or sent without a location).
+    """
+    g = _column(group_by)
+    start, end = period.start, period.end
+    now = now.astimezone(timezone.utc)
+    groups: dict = {}
+
+    def at(key) -> Figures:
+        return groups.setdefault(key, Figures())
+
+    for key, count in session.execute(
+        select(g, func.count()).where(_in(Report.submitted_at, start, end),
+                                      Report.status.not_in(NOT_RECEIVED)).group_by(g)
+    ):
+        at(key).received = count
+
+    on_time = or_(
+        and_(Report.resolve_due_at.is_not(None), Report.resolved_at <= Report.resolve_due_at),
+        and_(Report.resolve_due_at.is_(None), Report.overdue_at.is_(None)),
+    )
+    for key, rating, resolved, in_time, reopened in session.execute(
+        select(g, Report.rating, func.count(), func.sum(case((on_time, 1), else_=0)),
+               func.sum(case((Report.reopen_count > 0, 1), else_=0)))
+        .where(_in(Report.resolved_at, start, end)).group_by(g, Report.rating)
+    ):
+        figures_ = at(key)
+        figures_.resolved += resolved
+        figures_.on_time += in_time
+        figures_.late += resolved - in_time
+        figures_.reopened += reopened
+        if rating is not None:
+            figures_.rated += resolved
+            figures_.ratings[str(rating)] += resolved
+
+    # Open and overdue, in two reads so each matches a partial index: the departments'
+    # open queue, and the moderators' queue.
+    with_departments = or_(
+        and_(Report.status.in_(_statuses(S.ASSIGNED, S.IN_PROGRESS)),
+             Report.due_at < now, _in(Report.due_at, start, end)),
+        and_(Report.status == literal_column(f"'{S.AWAITING_CITIZEN.value}'"),
+             Report.paused_remaining_minutes == 0, _in(Report.resolve_due_at, start, end)),
+    )
+    department_queue = Report.status.in_(
+        _statuses(S.ASSIGNED, S.IN_PROGRESS, S.AWAITING_CITIZEN))
+    moderation_queue = Report.status == literal_column(f"'{S.SUBMITTED.value}'")
+    for where in (and_(department_queue, with_departments),
+                  and_(moderation_queue, Report.due_at < now, _in(Report.due_at, start, end))):
+        for key, count in session.execute(select(g, func.count()).where(where).group_by(g)):
+            at(key).open_overdue += count
+
+    # Durations: one row per report of the period, bounded by the longest period the
+    # caller allows; working time through one WorkingMinutes for all of them.
+    urgent = Category.urgency == literal_column(f"'{Urgency.URGENT.value}'")
+    first_responses = session.execute(
+        select(g, urgent, Report.assigned_at, Report.first_response_at)
+        .join(Category, Category.id == Report.category_id)
+        .where(_in(Report.submitted_at, start, end), Report.assigned_at.is_not(None),
+               Report.first_response_at.is_not(None),
+               Report.first_response_at >= Report.assigned_at)
+    ).all()
+    resolutions = session.execute(
+        select(g, urgent, Report.assigned_at, Report.resolved_at)
+        .join(Category, Category.id == Report.category_id)
+        .where(_in(Report.resolved_at, start, end), Report.assigned_at.is_not(None))
+    ).all()
+    working = WorkingMinutes.covering(
+        calendar, [moment for rows in (first_responses, resolutions)
+                   for row in rows for moment in row[2:]])
+    for rows, attribute in ((first_responses, "first_response_hours"),
+                            (resolutions, "resolution_hours")):
+        for key, is_urgent, began, ended in rows:
+            getattr(at(key), attribute).append(
+                hours_taken(began, ended, urgent=bool(is_urgent), calendar=working))
+
+    total = Figures()
+    for figures_ in groups.values():
+        total.add(figures_)
+    return groups, total
+
+
+def group_labels(session: Session, group_by: str, keys: Iterable) -> dict:
+    """{group key: (code, name)} for the groups `figures()` answered."""
+    keys = [key for key in keys if key is not None]
+    if not keys:
+        return {}
+    if group_by == "department":
+        rows = session.execute(select(Department.id, Department.code, Department.name)
+                               .where(Department.id.in_(keys)))
+    elif group_by == "category":
+        rows = session.execute(select(Category.id, Category.code, Category.name_vi)
+                               .where(Category.id.in_(keys)))
+    else:
+        rows = session.execute(select(Area.code, Area.code, Area.name)
+                               .where(Area.code.in_(keys)))
+    return {key: (code, name) for key, code, name in rows}
