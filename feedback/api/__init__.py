@@ -3,6 +3,7 @@ from feedback.api import auth, departments, health
 from feedback.api import citizen_auth, workflow
 from feedback.api import catalogue, reports
 from feedback.api import deadlines as deadline_api
+from feedback.api import public as public_api
 from feedback.api.errors import Api
 from feedback.api.security import SECURITY_SCHEME
 
@@ -22,3 +23,4 @@ def init_app(app):
         api.register_blueprint(blueprint)
     for blueprint in deadline_api.BLUEPRINTS:
         api.register_blueprint(blueprint)
+    public_api.register(api, app)

@@ -1,0 +1,165 @@
+"""The work queues staff read: new reports to moderate, reports to route by hand, a
+department's open reports soonest deadline first, and the supervisors' overdue,
+due-soon and extension queues. Each reads through an index of `reports`.
+"""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from feedback.models import (
+    OPEN_STATUSES,
+    Area,
+    Category,
+    ExtensionRequest,
+    ExtensionState,
+    ManualRouting,
+    Report,
+    ReportStatus,
+)
+
+# A due-soon report has used 75% of its time (DESIGN.md: warn at 75%); no limit is
+# longer than this, so the scan for them stops here.
+DUE_SOON_HORIZON = timedelta(days=45)
+
+
+def deadline_state(report: Report, now: datetime) -> str | None:
+    """How a report stands against its clock: overdue, due_soon (75% used), paused
+    (waiting for the citizen), on_time, or None when no clock applies."""
+    if report.status not in OPEN_STATUSES and report.status != ReportStatus.SUBMITTED:
+        return None
+    if report.due_at is None:
+        return "paused" if report.paused_at is not None else None
+    if report.overdue_at is not None or report.due_at <= now:
+        return "overdue"
+    if report.warn_at is not None and report.warn_at <= now:
+        return "due_soon"
+    return "on_time"
+
+
+def _listing_options():
+    return (joinedload(Report.category), joinedload(Report.area),
+            joinedload(Report.lead_department), selectinload(Report.photos))
+
+
+def moderation_queue(session: Session, *, limit: int = 100) -> tuple[list[Report], int]:
+    """New reports not yet moderated, oldest first, and how many there are."""
+    where = (Report.status == ReportStatus.SUBMITTED, Report.moderated_at.is_(None),
+             Report.manual_routing.is_(None))
+    items = session.execute(
+        select(Report).where(*where).options(*_listing_options(), joinedload(Report.citizen))
+        .order_by(Report.submitted_at, Report.id).limit(limit)
+    ).unique().scalars().all()
+    total = len(items) if len(items) < limit else session.execute(
+        select(func.count()).select_from(Report).where(*where)).scalar_one()
+    return items, total
+
+
+def manual_routing_queue(session: Session, *, limit: int = 100) -> tuple[list[Report], int]:
+    """Reports no rule matched, or that a department returned, oldest first."""
+    where = (Report.manual_routing.in_(list(ManualRouting)),
+             Report.status == ReportStatus.SUBMITTED)
+    items = session.execute(
+        select(Report).where(*where).options(*_listing_options())
+        .order_by(Report.submitted_at, Report.id).limit(limit)
+    ).unique().scalars().all()
+    total = len(items) if len(items) < limit else session.execute(
+        select(func.count()).select_from(Report).where(*where)).scalar_one()
+    return items, total
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    status: ReportStatus | None = None
+    category_id: int | None = None
+    area_code: str | None = None
+
+
+CLOSED_VIEW = (ReportStatus.RESOLVED, ReportStatus.CLOSED)
+
+
+def department_queue(session: Session, department_id: int, *, filters: QueueFilter,
+                     limit: int = 50, offset: int = 0) -> tuple[list[Report], int]:
+    """A department's reports: open ones soonest deadline first (those waiting for the
+    citizen, whose clock is stopped, last); answered ones newest first."""
+    conditions = [Report.lead_department_id == department_id]
+    if filters.status in CLOSED_VIEW:
+        conditions.append(Report.status == filters.status)
+        order = (Report.resolved_at.desc(), Report.id.desc())
+    else:
+        # The predicate of ix_reports_department_queue, so the index serves it.
+        conditions.append(Report.status.in_(sorted(OPEN_STATUSES)))
+        if filters.status is not None:
+            conditions.append(Report.status == filters.status)
+        order = (Report.due_at.asc().nulls_last(), Report.priority, Report.id)
+    if filters.category_id is not None:
+        conditions.append(Report.category_id == filters.category_id)
+    if filters.area_code:
+        conditions.append(Report.area_code == filters.area_code)
+    items = session.execute(
+        select(Report).where(*conditions).options(*_listing_options())
+        .order_by(*order).limit(limit).offset(offset)
+    ).unique().scalars().all()
+    if offset == 0 and len(items) < limit:
+        total = len(items)
+    else:
+        total = session.execute(
+            select(func.count()).select_from(Report).where(*conditions)).scalar_one()
+    return items, total
+
+
+def department_facets(session: Session, department_id: int):
+    """The categories and communes of a department's open reports, for its filters."""
+    base = (Report.lead_department_id == department_id,
+            Report.status.in_(sorted(OPEN_STATUSES)))
+    categories = session.execute(
+        select(Category).where(Category.id.in_(
+            select(Report.category_id).where(*base).distinct()))
+        .order_by(Category.sort_order, Category.code)
+    ).scalars().all()
+    communes = session.execute(
+        select(Area).where(Area.code.in_(select(Report.area_code).where(*base).distinct()))
+        .order_by(Area.name)
+    ).scalars().all()
+    return categories, communes
+
+
+def overdue_queue(session: Session, *, now: datetime, department_id: int | None = None,
+                  limit: int = 200) -> tuple[list[Report], int]:
+    """Open reports past their due time, across departments, longest overdue first."""
+    conditions = [Report.status.in_(sorted(OPEN_STATUSES)), Report.due_at <= now]
+    if department_id is not None:
+        conditions.append(Report.lead_department_id == department_id)
+    items = session.execute(
+        select(Report).where(*conditions).options(*_listing_options())
+        .order_by(Report.due_at, Report.id).limit(limit)
+    ).unique().scalars().all()
+    total = len(items) if len(items) < limit else session.execute(
+        select(func.count()).select_from(Report).where(*conditions)).scalar_one()
+    return items, total
+
+
+def due_soon_queue(session: Session, *, now: datetime,
+                   limit: int = 200) -> tuple[list[Report], int]:
+    """Open reports that used 75% of their time and are not yet overdue, soonest first."""
+    conditions = [Report.due_at.is_not(None), Report.overdue_at.is_(None),
+                  Report.due_at > now, Report.due_at <= now + DUE_SOON_HORIZON,
+                  Report.warn_at <= now, Report.status.in_(sorted(OPEN_STATUSES))]
+    items = session.execute(
+        select(Report).where(*conditions).options(*_listing_options())
+        .order_by(Report.due_at, Report.id).limit(limit)
+    ).unique().scalars().all()
+    total = len(items) if len(items) < limit else session.execute(
+        select(func.count()).select_from(Report).where(*conditions)).scalar_one()
+    return items, total
+
+
+def pending_extensions(session: Session) -> list[ExtensionRequest]:
+    """Extension requests waiting for a supervisor, oldest first."""
+    return session.execute(
+        select(ExtensionRequest).where(ExtensionRequest.state == ExtensionState.PENDING)
+        .options(joinedload(ExtensionRequest.report).joinedload(Report.lead_department),
+                 joinedload(ExtensionRequest.report).joinedload(Report.category))
+        .order_by(ExtensionRequest.created_at)
+    ).unique().scalars().all()

@@ -1,0 +1,178 @@
+"""Officers' pages: their department's queue, soonest deadline first, with filters; and the
+moves a department makes on a report (acknowledge, ask the citizen for more, answer with
+photos, return as not ours, ask for more time)."""
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+import marshmallow as ma
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy.orm.exc import StaleDataError
+
+from feedback.extensions import db
+from feedback.models import OPEN_STATUSES, Photo, PhotoKind, PhotoState, Report, ReportStatus, Role, User
+from feedback.schemas.workflow import (
+    AnswerSchema,
+    ExtensionRequestSchema,
+    QuestionSchema,
+    ReturnSchema,
+)
+from feedback.services import intake, outbox, queues, workflow
+from feedback.services.intake import MAX_PHOTOS, SubmissionRefused
+from feedback.web.auth import current_staff, staff_required
+from feedback.web.common import StaleForm, flash_errors, locked_report, now, parse, report_page
+from feedback.web.i18n import gettext as _
+
+bp = Blueprint("department", __name__)
+
+PER_PAGE = 50
+STATUS_CHOICES = [ReportStatus.ASSIGNED, ReportStatus.IN_PROGRESS, ReportStatus.AWAITING_CITIZEN,
+                  ReportStatus.RESOLVED, ReportStatus.CLOSED]
+
+
+def _filters(args) -> queues.QueueFilter:
+    status = args.get("status")
+    category = args.get("category")
+    return queues.QueueFilter(
+        status=ReportStatus(status) if status in {str(s) for s in STATUS_CHOICES} else None,
+        category_id=int(category) if category and category.isdigit() else None,
+        area_code=(args.get("commune") or None),
+    )
+
+
+@bp.get("/")
+@staff_required(Role.OFFICER)
+def queue():
+    user = current_staff()
+    filters = _filters(request.args)
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    items, total = queues.department_queue(db.session, user.department_id, filters=filters,
+                                           limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    categories, communes = queues.department_facets(db.session, user.department_id)
+    moment = now()
+    return render_template(
+        "web/department_queue.html", items=items, total=total, page=page, per_page=PER_PAGE,
+        filters=filters, categories=categories, communes=communes, statuses=STATUS_CHOICES,
+        states={item.id: queues.deadline_state(item, moment) for item in items},
+        open_statuses=OPEN_STATUSES, now=moment, department=user.department)
+
+
+def _act(tracking_code: str, move, *, success: str):
+    user = current_staff()
+    try:
+        report = locked_report(tracking_code)
+        move(report, user)
+        db.session.commit()
+    except (StaleForm, StaleDataError) as error:
+        db.session.rollback()
+        flash_errors(StaleForm() if isinstance(error, StaleDataError) else error)
+    except (ma.ValidationError, workflow.WorkflowError) as error:
+        db.session.rollback()
+        flash_errors(error)
+    except SubmissionRefused as refusal:
+        db.session.rollback()
+        problems = "; ".join(" ".join(messages) for messages in refusal.details.values())
+        flash(_("Ảnh không hợp lệ: %(problems)s", problems=problems), "error")
+    else:
+        flash(success, "success")
+        if report.lead_department_id != user.department_id:
+            # Returned: the report is no longer this department's to see.
+            return redirect(url_for(".queue"))
+    return report_page(tracking_code)
+
+
+@bp.post("/reports/<tracking_code>/acknowledge")
+@staff_required(Role.OFFICER)
+def acknowledge(tracking_code):
+    return _act(tracking_code,
+                lambda report, user: workflow.acknowledge(db.session, report, actor=user,
+                                                          now=now()),
+                success=_("Đã tiếp nhận xử lý %(code)s.", code=tracking_code))
+
+
+@bp.post("/reports/<tracking_code>/request-info")
+@staff_required(Role.OFFICER)
+def request_info(tracking_code):
+    def move(report, user):
+        body = parse(QuestionSchema(), {"question": request.form.get("question")})
+        workflow.request_info(db.session, report, actor=user, now=now(), **body)
+
+    return _act(tracking_code, move, success=_("Đã gửi đề nghị bổ sung cho công dân."))
+
+
+@bp.post("/reports/<tracking_code>/answer")
+@staff_required(Role.OFFICER)
+def answer(tracking_code):
+    def move(report, user):
+        body = parse(AnswerSchema(), {"outcome": request.form.get("outcome"),
+                                      "text": request.form.get("text")})
+        uploads = [upload.read(current_app.config["PHOTO_MAX_BYTES"] + 1)
+                   for upload in request.files.getlist("photos") if upload.filename]
+        if len(uploads) > MAX_PHOTOS:
+            raise workflow.InvalidMove(_("Tối đa %(n)s ảnh.", n=MAX_PHOTOS))
+        # Checked before anything is stored; stored before the answer names them.
+        photos = _store_answer_photos(report, uploads, user)
+        workflow.answer(db.session, report, actor=user, now=now(), photos=photos, **body)
+
+    return _act(tracking_code, move, success=_("Đã gửi kết quả xử lý %(code)s.",
+                                               code=tracking_code))
+
+
+@bp.post("/reports/<tracking_code>/return")
+@staff_required(Role.OFFICER)
+def return_report(tracking_code):
+    def move(report, user):
+        body = parse(ReturnSchema(), {"reason_code": request.form.get("reason_code"),
+                                      "note": request.form.get("note")})
+        workflow.return_report(db.session, report, actor=user, now=now(), **body)
+
+    return _act(tracking_code, move, success=_("Đã trả lại %(code)s cho bộ phận kiểm duyệt.",
+                                               code=tracking_code))
+
+
+@bp.post("/reports/<tracking_code>/extension")
+@staff_required(Role.OFFICER)
+def request_extension(tracking_code):
+    def move(report, user):
+        new_due = _end_of_working_day(request.form.get("new_due_date", ""))
+        body = parse(ExtensionRequestSchema(), {"reason": request.form.get("reason"),
+                                                "new_due_at": new_due})
+        workflow.request_extension(db.session, report, actor=user, now=now(), **body)
+
+    return _act(tracking_code, move, success=_("Đã gửi đề nghị gia hạn; chờ lãnh đạo quyết định."))
+
+
+def _end_of_working_day(text: str) -> str | None:
+    """A date picked in the form → the close of that working day, local time, as ISO 8601."""
+    try:
+        day = datetime.strptime(text.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        return None
+    closing = max(end for _start, end in current_app.config["WORKING_HOURS"])
+    zone = ZoneInfo(current_app.config["TIME_ZONE"])
+    return datetime.combine(day, time(closing.hour, closing.minute), zone).isoformat()
+
+
+def _store_answer_photos(report: Report, uploads: list[bytes], user: User) -> list[Photo]:
+    """Proof photos through intake's pipeline: checked by their bytes (all refused if one
+    is bad), the original stored, the public copies made by the photo job after commit."""
+    if not uploads:
+        return []
+    infos = intake.inspect_photos(uploads, current_app.config)
+    storage = intake.photo_storage()
+    moment = now()
+    photos = []
+    for position, (info, data) in enumerate(zip(infos, uploads)):
+        key = intake.original_key(info)
+        if not storage.exists(key):
+            storage.put(key, data, info.content_type)
+        photo = Photo(report_id=report.id, kind=PhotoKind.ANSWER, position=position,
+                      state=PhotoState.PENDING, uploaded_by_id=user.id, original_key=key,
+                      original_sha256=info.sha256, original_format=info.type,
+                      original_bytes=len(data), created_at=moment)
+        db.session.add(photo)
+        photos.append(photo)
+    db.session.flush()
+    for photo in photos:
+        outbox.schedule(db.session, intake.PROCESS_PHOTO, photo.id, queue=intake.PHOTO_QUEUE,
+                        key=f"photo-{photo.id}")
+    return photos

@@ -1,0 +1,129 @@
+"""Moderation beside the workflow: personal data edited out, photos hidden, merge
+candidates, a sender's history, and claims on a report held in Redis."""
+from datetime import timedelta
+
+import pytest
+import redis as redis_client
+
+from feedback.models import Photo, PhotoKind, PhotoState
+from feedback.services import moderation, workflow
+from tests import factories
+from tests.conftest import REDIS_URL
+
+
+def test_redacting_keeps_the_first_original_and_records_no_text(db_session, now):
+    report = factories.report(db_session, now=now, description="Gọi tôi 0912 345 678.")
+    moderator = factories.staff(db_session, "moderator")
+    event = moderation.redact_description(db_session, report, actor=moderator, now=now,
+                                          text="Gọi tôi [đã ẩn].")
+    moderation.redact_description(db_session, report, actor=moderator, now=now, text="Gọi tôi.")
+    assert report.description == "Gọi tôi."
+    assert report.description_original == "Gọi tôi 0912 345 678."
+    assert event.kind == "description_edited" and event.note is None and not event.is_public
+    assert event.data == {"length_before": 21, "length_after": 16}
+
+
+@pytest.mark.parametrize("text", ["", "   ", "Ổ gà lớn trước số 12 đường Hòa Bình"])
+def test_redacting_refuses_empty_or_unchanged_text(db_session, now, text):
+    report = factories.report(db_session, now=now)
+    with pytest.raises(workflow.InvalidMove):
+        moderation.redact_description(db_session, report, now=now, text=text,
+                                      actor=factories.staff(db_session, "moderator"))
+
+
+def test_only_moderators_redact_or_hide(db_session, now):
+    report = factories.routed_report(db_session, now=now)
+    with pytest.raises(workflow.NotAllowed):
+        moderation.redact_description(db_session, report, now=now, text="x",
+                                      actor=factories.staff(db_session, "officer"))
+
+
+def test_hiding_and_showing_a_photo_writes_events(db_session, now):
+    report = factories.report(db_session, now=now)
+    photo = Photo(report=report, kind=PhotoKind.REPORT, state=PhotoState.READY,
+                  original_sha256="a" * 64, original_format="jpeg", original_bytes=1)
+    db_session.add(photo)
+    db_session.flush()
+    moderator = factories.staff(db_session, "moderator")
+    hidden = moderation.hide_photo(db_session, photo, actor=moderator, now=now, reason="Khuôn mặt")
+    assert photo.is_hidden and photo.hidden_by_id == moderator.id and hidden.note == "Khuôn mặt"
+    with pytest.raises(workflow.IllegalMove):
+        moderation.hide_photo(db_session, photo, actor=moderator, now=now)
+    shown = moderation.show_photo(db_session, photo, actor=moderator, now=now)
+    assert not photo.is_hidden and shown.data == {"photo_id": photo.id}
+
+
+def test_merge_candidates_are_near_of_the_category_and_not_closed_long_ago(db_session, now):
+    report = factories.report(db_session, now=now)
+    near = factories.routed_report(db_session, now=now - timedelta(hours=2))
+    near.latitude += 0.001  # about 110 m
+    far = factories.routed_report(db_session, now=now - timedelta(hours=2))
+    far.latitude += 0.003  # about 330 m
+    other = factories.routed_report(db_session, now=now, category="cay-xanh")
+    rejected = factories.report(db_session, now=now)
+    workflow.reject(db_session, rejected, actor=factories.staff(db_session, "moderator"),
+                    now=now, reason_code="spam")
+    old = factories.routed_report(db_session, now=now - timedelta(days=60))
+    old.status, old.resolved_at = "closed", now - timedelta(days=45)
+    db_session.flush()
+    found = moderation.duplicate_candidates(db_session, report, now=now)
+    codes = [candidate.report.tracking_code for candidate in found]
+    assert near.tracking_code in codes
+    for absent in (far, other, rejected, old, report):
+        assert absent.tracking_code not in codes
+    assert found[0].distance_m <= found[-1].distance_m
+
+
+def test_a_senders_history(db_session, now):
+    sender = factories.citizen(db_session)
+    factories.report(db_session, now=now, sender=sender)
+    rejected = factories.report(db_session, now=now, sender=sender)
+    workflow.reject(db_session, rejected, actor=factories.staff(db_session, "moderator"),
+                    now=now, reason_code="spam")
+    history = moderation.reporter_history(db_session, [sender.id, None])
+    assert history == {sender.id: moderation.History(reports=2, rejected=1)}
+
+
+@pytest.fixture
+def claims(redis):
+    return moderation.Claims(redis_client.Redis.from_url(REDIS_URL), ttl=60)
+
+
+def test_a_claim_is_held_by_one_moderator_until_released(db_session, claims):
+    first = factories.staff(db_session, "moderator")
+    second = factories.staff(db_session, "admin")
+    assert claims.take(7, first).held_by(first)
+    held = claims.take(7, second)
+    assert held.held_by(first) and held.name == "Kiểm duyệt viên IOC"
+    assert claims.blocks(7, second) == held and claims.blocks(7, first) is None
+    claims.release(7, second)  # not theirs to release
+    assert claims.holder(7).held_by(first)
+    claims.release(7, first)
+    assert claims.take(7, second).held_by(second)
+    assert set(claims.holders([7, 8])) == {7}
+
+
+def test_a_claim_ends_by_itself(db_session, claims):
+    claims.ttl = 1
+    moderator = factories.staff(db_session, "moderator")
+    claims.take(9, moderator)
+    assert claims.connection.ttl(claims._key(9)) <= 1
+
+
+def test_next_unclaimed_skips_what_others_hold(db_session, claims):
+    first = factories.staff(db_session, "moderator")
+    second = factories.staff(db_session, "admin")
+    claims.take(1, first)
+    assert moderation.next_unclaimed(claims, second, [1, 2, 3]) == 2
+    assert moderation.next_unclaimed(claims, first, [1, 2, 3]) == 1
+    claims.take(3, first)
+    assert moderation.next_unclaimed(claims, second, [1, 3]) is None
+
+
+def test_without_redis_no_one_holds_anything(db_session):
+    moderator = factories.staff(db_session, "moderator")
+    away = moderation.Claims(redis_client.Redis(port=1, socket_connect_timeout=0.2), ttl=60)
+    assert away.take(1, moderator) is None
+    assert away.holders([1]) == {} and away.blocks(1, moderator) is None
+    away.release(1, moderator)
+    assert moderation.Claims(None, ttl=60).take(1, moderator) is None
