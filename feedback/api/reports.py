@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from feedback.api.errors import ApiError, Conflict, NotFound, ValidationFailed
@@ -216,23 +216,36 @@ def _notification_body(notification: Notification, tracking_code: str | None) ->
             "created_at": notification.created_at, "read_at": notification.read_at}
 
 
+def _addressed_to(user):
+    """Notifications for this user, and for staff those of their department (new work,
+    warnings, overdue): a department's notices are its staff's shared inbox."""
+    mine = Notification.user_id == user.id
+    if user.role == Role.CITIZEN or user.department_id is None:
+        return mine
+    return or_(mine, and_(Notification.user_id.is_(None),
+                          Notification.department_id == user.department_id))
+
+
 @me_blp.route("/notifications")
 class MyNotifications(MethodView):
     @me_blp.doc(security=BEARER_AUTH)
     @me_blp.arguments(PageQuerySchema, location="query")
     @me_blp.response(200, NotificationPageSchema)
     def get(self, query):
-        """One's notifications, newest first, a page at a time, with the unread count."""
+        """One's notifications, newest first, a page at a time, with the unread count.
+
+        Staff also see their department's (new work, warnings, overdue), read once for
+        the whole department.
+        """
         user = authenticated_user()
         offset, limit = _paging(query)
         total, read = db.session.execute(
-            select(func.count(), func.count(Notification.read_at))
-            .where(Notification.user_id == user.id)
+            select(func.count(), func.count(Notification.read_at)).where(_addressed_to(user))
         ).one()
         rows = db.session.execute(
             select(Notification, Report.tracking_code)
             .outerjoin(Report, Report.id == Notification.report_id)
-            .where(Notification.user_id == user.id)
+            .where(_addressed_to(user))
             .order_by(Notification.created_at.desc(), Notification.id.desc())
             .offset(offset).limit(limit)
         ).all()
@@ -247,12 +260,12 @@ class ReadNotification(MethodView):
     @me_blp.response(200, NotificationSchema)
     @me_blp.alt_response(404, description="No such notification of the caller's")
     def post(self, notification_id):
-        """Mark one of one's notifications read (again: no change)."""
+        """Mark one of one's notifications (or one's department's) read; again: no change."""
         user = authenticated_user()
         row = db.session.execute(
             select(Notification, Report.tracking_code)
             .outerjoin(Report, Report.id == Notification.report_id)
-            .where(Notification.id == notification_id, Notification.user_id == user.id)
+            .where(Notification.id == notification_id, _addressed_to(user))
         ).first()
         if row is None:
             raise NotFound(f"No notification {notification_id} of yours.")

@@ -108,7 +108,11 @@ def notify_department(session: Session, report: Report, kind: str, *,
                      department_id: int | None = None, now: datetime | None = None,
                      note: str | None = None) -> Notification:
     """Tell a department's staff (the lead department unless another is named)."""
-    department_id = department_id or report.lead_department_id
+    if department_id is None:
+        # The relationship, not the column: a department just assigned is not flushed,
+        # so lead_department_id would still be empty and the notice would go to no one.
+        lead = report.lead_department
+        department_id = lead.id if lead is not None else report.lead_department_id
     notification = _add(session, report, kind, note, now=now or utcnow(),
                         department_id=department_id)
     _push_later(session, [notification])

@@ -19,6 +19,7 @@ from feedback.models import (
     User,
 )
 from feedback.services.auth import issue_token
+from tests import factories
 from tests.samples import (
     GPS_DEGREES,
     GREEN,
@@ -560,3 +561,22 @@ def test_nearby_needs_a_category_and_a_position(client):
     response = client.get("/api/v1/reports/nearby?category=giao-thong&latitude=95")
     assert response.status_code == 422
     assert set(response.json["details"]) == {"latitude", "longitude"}
+
+
+def test_officers_see_and_read_their_departments_notifications_and_no_others(
+        client, db_session, auth_header, now):
+    report = factories.routed_report(db_session, now=now)  # to Sở Xây dựng: "new work"
+    db_session.commit()
+    officer = auth_header("officer")  # Sở Xây dựng
+    page = client.get("/api/v1/me/notifications", headers=officer).json
+    [notice] = [item for item in page["items"] if item["tracking_code"] == report.tracking_code]
+    assert notice["kind"] == "new_work" and page["unread"] >= 1
+
+    other = auth_header("officer.ninhkieu")
+    assert report.tracking_code not in [
+        item["tracking_code"]
+        for item in client.get("/api/v1/me/notifications", headers=other).json["items"]]
+    assert client.post(f"/api/v1/me/notifications/{notice['id']}/read",
+                       headers=other).status_code == 404
+    read = client.post(f"/api/v1/me/notifications/{notice['id']}/read", headers=officer)
+    assert read.status_code == 200 and read.json["read_at"] is not None

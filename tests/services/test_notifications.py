@@ -97,3 +97,11 @@ def test_supervisors_each_get_an_escalation(db_session):
     report = factories.report(db_session)
     sent = notifications.notify_supervisors(db_session, report, "escalated")
     assert [n.user_id for n in sent] == [factories.staff(db_session, "supervisor").id]
+
+
+def test_the_department_a_report_is_routed_to_is_told_of_its_new_work(db_session, now):
+    report = factories.routed_report(db_session, now=now)
+    [notice] = db_session.execute(select(Notification).where(
+        Notification.report_id == report.id, Notification.kind == "new_work")).scalars().all()
+    assert notice.department_id == report.lead_department.id
+    assert notice.user_id is None
