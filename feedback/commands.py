@@ -134,5 +134,8 @@ def check_routed_command(minutes):
 
 
 def init_app(app):
+    from feedback.services import sweep
+
     for group in (areas_cli, demo_cli, users_cli, jobs_cli, reports_cli):
         app.cli.add_command(group)
+    sweep.init_app(app)

@@ -271,7 +271,7 @@ def test_a_move_after_the_sweep_marked_a_report_sees_the_new_version(db_session)
 
 def test_flask_sweep_run_sweeps_once_and_prints_the_counts(runner, db_session, now):
     report = factories.report(db_session, now=now - timedelta(days=10))
-    result = runner.invoke(sweeps.sweep_cli, ["run"])
+    result = runner.invoke(args=["sweep", "run"])  # as an operator types it
     assert result.exit_code == 0, result.output
     assert "overdue 1" in result.output and "warned 0" in result.output
     assert db_session.get(Report, report.id).overdue_at is not None
