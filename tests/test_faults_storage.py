@@ -133,7 +133,7 @@ def tiny_photo_folder(tmp_path):
 def test_a_full_photo_folder_answers_507_and_keeps_no_report_and_no_file(
         database_url, tiny_photo_folder, tmp_path):
     from tests.conftest import fresh_postgres_database, POSTGRES_URL
-    database = fresh_postgres_database(POSTGRES_URL.rsplit("/", 1)[0] + "/phananh_test_full")
+    database = fresh_postgres_database(POSTGRES_URL + "_full")
     app = _prepared_app(database, tmp_path, PHOTO_FOLDER=str(tiny_photo_folder))
     headers = _citizen_headers(app)
     client = app.test_client()

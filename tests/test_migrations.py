@@ -24,7 +24,7 @@ def upgrade_empty_database(url: str) -> list:
 
 @pytest.fixture
 def empty_postgresql():
-    url = POSTGRES_URL.rsplit("/", 1)[0] + "/phananh_test_migrations"
+    url = POSTGRES_URL + "_migrations"
     return fresh_postgres_database(url)
 
 

@@ -104,7 +104,7 @@ def test_the_run_command_starts_everything_on_the_embedded_default_and_ctrl_c_st
 
 
 def test_the_run_command_uses_postgresql_and_redis_when_they_are_configured(tmp_path):
-    database = fresh_postgres_database(POSTGRES_URL.rsplit("/", 1)[0] + "/phananh_test_run")
+    database = fresh_postgres_database(POSTGRES_URL + "_run")
     redis_url = REDIS_URL.rsplit("/", 1)[0] + "/14"
     process, port, marker, output = run_system(
         tmp_path, {"DATABASE_URL": database.replace("+psycopg", ""), "REDIS_URL": redis_url})

@@ -4,12 +4,12 @@ import logging
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from rq.cron import CronScheduler
 
 from feedback.redis import redis_connection
 from workers import queues
 from workers.schedule import PERIODIC_JOBS
-from workers.worker import make_worker
+from workers.scheduler import AppScheduler
+from workers.worker import serve
 
 
 @click.command("worker")
@@ -22,16 +22,17 @@ def worker_command(queue_names, burst):
     unknown = set(queue_names) - set(queues.ALL)
     if unknown:
         raise click.BadParameter(f"unknown queues {sorted(unknown)}; known: {list(queues.ALL)}")
-    worker = make_worker(app, queue_names or queues.ALL, redis_connection(app))
-    worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
+    serve(app, queue_names or queues.ALL, redis_connection(app), burst=burst)
 
 
 @click.command("scheduler")
 @with_appcontext
 def scheduler_command():
-    """Run the one scheduler process that enqueues periodic jobs (run only one)."""
+    """Run the scheduler that enqueues periodic jobs. Several may run: one enqueues, the
+    others stand by and take over within SCHEDULER_LOCK_SECONDS when it dies."""
     logging.basicConfig(level=logging.INFO)
-    cron = CronScheduler(connection=redis_connection(current_app._get_current_object()))
+    app = current_app._get_current_object()
+    cron = AppScheduler(redis_connection(app), lock_seconds=app.config["SCHEDULER_LOCK_SECONDS"])
     for job in PERIODIC_JOBS:
         cron.register(**job)
     cron.start()
