@@ -102,6 +102,9 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         # key this long, refreshed three times as often, and a spare takes over once it
         # expires. 0: no key, every scheduler enqueues.
         "SCHEDULER_LOCK_SECONDS": int(env.get("SCHEDULER_LOCK_SECONDS", 30)),
+        # The largest JSON body the API takes (feedback/api/guards.py); multipart intake
+        # has its own limit, from PHOTO_MAX_BYTES.
+        "API_MAX_BODY_BYTES": int(env.get("API_MAX_BODY_BYTES", 1024 * 1024)),
         # Days a citizen has to rate or reopen a resolved report before it closes.
         "RATING_WINDOW_DAYS": int(env.get("RATING_WINDOW_DAYS", 7)),
         # Reports the deadline sweep claims per batch (each batch one transaction).

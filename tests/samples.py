@@ -68,9 +68,43 @@ def truncated_jpeg() -> bytes:
     return data[: len(data) * 2 // 3]
 
 
-def _png_chunk(kind: bytes, body: bytes) -> bytes:
+def png_chunk(kind: bytes, body: bytes) -> bytes:
     return (struct.pack(">I", len(body)) + kind + body
             + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+
+def raw_png(width: int, height: int, bit_depth: int, colour_type: int, rows) -> bytes:
+    """A PNG written by hand, for what Pillow cannot save (16-bit RGB, huge and tiny)."""
+    compressor = zlib.compressobj(9)
+    data = b"".join(compressor.compress(b"\x00" + row) for row in rows) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", data)
+            + png_chunk(b"IEND", b""))
+
+
+# EXIF field types, for raw_exif's entries.
+ASCII, SHORT, LONG, RATIONAL = 2, 3, 4, 5
+
+
+def raw_exif(gps_entries, gps_offset=None) -> bytes:
+    """EXIF written byte by byte, for what Pillow refuses to write: a GPS IFD whose
+    entries are (tag, type, count, value bytes)."""
+    gps_at = 8 + 2 + 12 + 4
+    data_at = gps_at + 2 + 12 * len(gps_entries) + 4
+    entries, extra = b"", b""
+    for tag, kind, count, value in gps_entries:
+        if len(value) <= 4:
+            entries += struct.pack(">HHI", tag, kind, count) + value.ljust(4, b"\x00")
+        else:
+            entries += struct.pack(">HHII", tag, kind, count, data_at + len(extra))
+            extra += value
+    ifd0 = struct.pack(">HHHII", 1, 0x8825, LONG, 1, gps_at if gps_offset is None else gps_offset)
+    gps = struct.pack(">H", len(gps_entries)) + entries + b"\x00" * 4
+    return b"Exif\x00\x00MM\x00*" + struct.pack(">I", 8) + ifd0 + b"\x00" * 4 + gps + extra
+
+
+def rationals(*pairs) -> bytes:
+    return b"".join(struct.pack(">II", numerator, denominator) for numerator, denominator in pairs)
 
 
 def png_bomb(side: int = 20000) -> bytes:
@@ -79,8 +113,8 @@ def png_bomb(side: int = 20000) -> bytes:
     row = b"\x00" + bytes(side // 8)
     data = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
     header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", data)
-            + _png_chunk(b"IEND", b""))
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", data)
+            + png_chunk(b"IEND", b""))
 
 
 def opened(data: bytes) -> Image.Image:

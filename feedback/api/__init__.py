@@ -1,7 +1,7 @@
 """The JSON API under /api/v1: one flask-smorest Blueprint per resource."""
 from feedback.api import auth, departments, health
 from feedback.api import citizen_auth, workflow
-from feedback.api import catalogue, reports
+from feedback.api import catalogue, guards, reports
 from feedback.api import deadlines as deadline_api
 from feedback.api import public as public_api
 from feedback.api.errors import Api
@@ -11,6 +11,7 @@ api = Api()
 
 
 def init_app(app):
+    guards.init_app(app)
     api.init_app(app, spec_kwargs={"info": {"description": (
         "The JSON API of Phản ánh hiện trường. Errors always have the shape "
         '{"code", "message", "details"}.')}})

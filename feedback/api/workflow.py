@@ -28,6 +28,7 @@ from feedback.models import (
 from feedback.schemas.workflow import (
     AnswerSchema,
     CategorySchema,
+    CitizenMoveSchema,
     DecisionSchema,
     DuplicateSchema,
     ExtensionRequestSchema,
@@ -87,10 +88,10 @@ class StaffView:
     identity only for those allowed (never a department, when the citizen asked
     to stay anonymous)."""
 
-    def __init__(self, report: Report, user):
+    def __init__(self, report: Report, user, *, identity: bool = True):
         self._report = report
         self.reporter = None
-        if report.is_anonymous and user.role == Role.OFFICER:
+        if not identity or (report.is_anonymous and user.role == Role.OFFICER):
             return
         if report.citizen is not None:
             self.reporter = {"name": report.citizen.full_name, "phone": report.citizen.phone}
@@ -119,6 +120,11 @@ def _answer(report: Report):
     if user.role == Role.CITIZEN:
         return {"tracking_code": report.tracking_code, "status": str(report.status),
                 "status_label": report.status.label}
+    if user.role == Role.OFFICER and not can_see_department_work(user,
+                                                                 report.lead_department_id):
+        # The officer's move gave the report away (returned as not theirs): they hear
+        # where it is now, no longer who sent it.
+        return StaffView(report, user, identity=False)
     view = staff_view(report, user, f"api:{request.endpoint}")
     db.session.commit()
     return view
@@ -358,6 +364,7 @@ def review_answer(body, tracking_code):
 @_doc((Role.CITIZEN,))
 @require_roles(Role.CITIZEN)
 @blp.arguments(InfoSchema)
+@blp.response(200, CitizenMoveSchema)
 def provide_info(body, tracking_code):
     """Give the department the information it asked for; its clock runs again."""
     report = _locked(tracking_code)
@@ -369,6 +376,7 @@ def provide_info(body, tracking_code):
 @_doc((Role.CITIZEN,))
 @require_roles(Role.CITIZEN)
 @blp.arguments(RatingSchema)
+@blp.response(200, CitizenMoveSchema)
 def rate(body, tracking_code):
     """Rate the answer (satisfied, acceptable, unsatisfied); the report closes."""
     report = _locked(tracking_code)
@@ -380,6 +388,7 @@ def rate(body, tracking_code):
 @_doc((Role.CITIZEN,))
 @require_roles(Role.CITIZEN)
 @blp.arguments(ReopenSchema)
+@blp.response(200, CitizenMoveSchema)
 def reopen(body, tracking_code):
     """Not fixed: back to the same department with a new deadline."""
     report = _locked(tracking_code)

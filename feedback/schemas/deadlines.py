@@ -6,6 +6,7 @@ import marshmallow as ma
 from flask import current_app
 
 from feedback.models import OverrideKind
+from feedback.schemas import within_calendar
 from feedback.services.stats import GROUPINGS, Period
 
 
@@ -48,10 +49,10 @@ class StatsQuerySchema(ma.Schema):
     group_by = ma.fields.String(load_default="department", validate=ma.validate.OneOf(GROUPINGS),
                                 metadata={"description": "department, category or area "
                                                          "(the commune)"})
-    start = DateOrInstant(load_default=None, metadata={
+    start = DateOrInstant(load_default=None, validate=within_calendar, metadata={
         "description": "First day (or instant) of the period; default: the first of this "
                        "month", "example": "2026-10-01"})
-    end = DateOrInstant(load_default=None, metadata={
+    end = DateOrInstant(load_default=None, validate=within_calendar, metadata={
         "description": "The day (or instant) after the period, excluded; default: the "
                        "first of next month", "example": "2026-11-01"})
 
@@ -121,7 +122,8 @@ class OverrideQuerySchema(ma.Schema):
 
 
 class OverrideInSchema(ma.Schema):
-    day = ma.fields.Date(required=True, metadata={"example": "2026-09-04"})
+    day = ma.fields.Date(required=True, validate=within_calendar,
+                         metadata={"example": "2026-09-04"})
     kind = ma.fields.Enum(OverrideKind, by_value=True, required=True, metadata={
         "description": "day_off (an extra day off) or working_day (e.g. a Saturday worked)"})
     note = ma.fields.String(load_default=None, validate=ma.validate.Length(max=300))

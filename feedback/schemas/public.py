@@ -5,6 +5,7 @@ put in, they cannot show either. No personal data has a field here.
 """
 import marshmallow as ma
 
+from feedback.schemas import within_calendar
 from feedback.services import public
 
 
@@ -19,10 +20,10 @@ class PublicQuerySchema(ma.Schema):
                             load_default=list, metadata={
                                 "description": "Status codes, repeated or comma-separated: "
                                 + ", ".join(public.PUBLIC_STATUSES)})
-    from_ = ma.fields.Date(data_key="from", load_default=None, metadata={
+    from_ = ma.fields.Date(data_key="from", load_default=None, validate=within_calendar, metadata={
         "description": "First day (Asia/Ho_Chi_Minh), by the day the report was sent; "
                        "default: 89 days before `to`"})
-    to = ma.fields.Date(load_default=None, metadata={
+    to = ma.fields.Date(load_default=None, validate=within_calendar, metadata={
         "description": f"Last day, included; default: today. At most "
                        f"{public.MAX_PERIOD_DAYS} days in all"})
     page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=10_000))
@@ -36,9 +37,10 @@ class PublicQuerySchema(ma.Schema):
 
 
 class PublicScorecardQuerySchema(ma.Schema):
-    from_ = ma.fields.Date(data_key="from", load_default=None,
+    from_ = ma.fields.Date(data_key="from", load_default=None, validate=within_calendar,
                            metadata={"description": "First day; default: 29 days before `to`"})
-    to = ma.fields.Date(load_default=None, metadata={"description": "Last day; default: today"})
+    to = ma.fields.Date(load_default=None, validate=within_calendar,
+                        metadata={"description": "Last day; default: today"})
 
 
 class PublicCodeNameSchema(ma.Schema):

@@ -2,6 +2,7 @@
 import marshmallow as ma
 
 from feedback.models import STATUS_LABELS, Outcome, Rating
+from feedback.schemas import within_calendar
 from feedback.services.workflow import REJECTION_REASONS, RETURN_REASONS
 
 
@@ -45,7 +46,7 @@ class AnswerSchema(ma.Schema):
 
 class ExtensionRequestSchema(ma.Schema):
     reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
-    new_due_at = ma.fields.AwareDateTime(required=True)
+    new_due_at = ma.fields.AwareDateTime(required=True, validate=within_calendar)
 
 
 class DecisionSchema(ma.Schema):
@@ -60,6 +61,15 @@ class RatingSchema(ma.Schema):
 
 class ReopenSchema(ma.Schema):
     reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+
+
+class CitizenMoveSchema(ma.Schema):
+    """What a citizen's move answers: where their report is now (the rest they read at
+    GET /api/v1/reports/<code>)."""
+
+    tracking_code = ma.fields.String()
+    status = ma.fields.String()
+    status_label = ma.fields.String()
 
 
 class ExtensionSchema(ma.Schema):

@@ -37,6 +37,14 @@ DEFAULT_PERIODS: tuple[tuple[time, time], ...] = (
 DEFAULT_WEEKEND: frozenset[int] = frozenset({5, 6})
 # DESIGN.md: "Warn the department at 75% of the time".
 WARN_FRACTION = 0.75
+# The days any period, deadline or calendar override may name (the calendar's years,
+# 2000 to 2100). Past them a local midnight may not exist in UTC at all (0001-01-01 at
+# +07:00), and the date arithmetic of periods overflows.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def within_days(day: date) -> bool:
+    return FIRST_DAY <= day <= LAST_DAY
 
 _ONE_DAY = timedelta(days=1)
 _ONE_MINUTE = timedelta(minutes=1)

@@ -39,6 +39,7 @@ from feedback.models import (
     Urgency,
 )
 from feedback.services import intake, public
+from feedback.services.calendar import FIRST_DAY, LAST_DAY, within_days
 from feedback.services.media import MediaRefused
 from feedback.services.text import fold_accents
 
@@ -189,13 +190,16 @@ def parse_datetime(text: str, name: str, time_zone: str) -> datetime:
     value = _UNENCODED_PLUS.sub(r"\1+\2", value)
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time.min, ZoneInfo(time_zone))
-        moment = datetime.fromisoformat(value)
+            moment = datetime.combine(date.fromisoformat(value), time.min, ZoneInfo(time_zone))
+        else:
+            moment = datetime.fromisoformat(value)
     except ValueError:
         raise Open311Error(400, f"{name} is not a W3C date-time (e.g. "
                                 "2026-01-31T08:00:00+07:00).") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(time_zone))
+    if not within_days(moment.date()):
+        raise Open311Error(400, f"{name} must fall between {FIRST_DAY} and {LAST_DAY}.")
     return moment
 
 

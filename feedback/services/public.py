@@ -34,6 +34,7 @@ from feedback.models import (
     ReviewState,
 )
 from feedback.models.reports import report_coordinators as report_coordinators_table
+from feedback.services.calendar import FIRST_DAY, LAST_DAY, within_days
 
 S = ReportStatus
 
@@ -150,6 +151,9 @@ class Period:
 def period(first: date | None, last: date | None, *, today: date,
            default_days: int = DEFAULT_PERIOD_DAYS, max_days: int = MAX_PERIOD_DAYS) -> Period:
     """The period asked for; without one, the last `default_days` days up to today."""
+    for name, day in (("from", first), ("to", last)):
+        if day is not None and not within_days(day):
+            raise FilterError(name, f"A day from {FIRST_DAY:%d/%m/%Y} to {LAST_DAY:%d/%m/%Y}.")
     if first is None and last is None:
         last = today
     if last is None:

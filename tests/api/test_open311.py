@@ -274,6 +274,9 @@ def test_requests_filter_by_dates_and_default_to_the_last_90_days(client, db_ses
     ("start_date=2026-01-01T00:00:00Z&end_date=2026-04-02T00:00:00Z", "90 days"),
     ("start_date=2026-02-01T00:00:00Z&end_date=2026-01-01T00:00:00Z", "before"),
     ("start_date=yesterday", "start_date"),
+    # Far from any report, and far enough to overflow a datetime in UTC arithmetic.
+    ("end_date=9999-12-31T23:59:59-07:00", "end_date"),
+    ("start_date=0001-01-01T00:00:00%2B07:00", "start_date"),
     ("status=pending", "status"),
     ("page=0", "page"),
     ("page_size=1001", "page_size"),

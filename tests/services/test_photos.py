@@ -5,7 +5,6 @@ import hashlib
 import io
 import struct
 import warnings
-import zlib
 
 import pytest
 from PIL import Image, ImageCms
@@ -16,6 +15,7 @@ from feedback.services.photos import (
     inspect_upload,
     process_photo,
 )
+from tests.samples import ASCII, LONG, RATIONAL, SHORT, raw_exif, raw_png, rationals
 
 MB = 1024 * 1024
 LIMITS = {"max_bytes": 20 * MB, "max_pixels": 50_000_000}
@@ -103,28 +103,6 @@ def assert_refused(code: str, data: bytes, **limits) -> None:
 
 def near(colour, expected, tolerance=40) -> bool:
     return all(abs(a - b) <= tolerance for a, b in zip(colour, expected))
-
-
-def png_chunk(kind: bytes, body: bytes) -> bytes:
-    return (
-        struct.pack(">I", len(body))
-        + kind
-        + body
-        + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-    )
-
-
-def raw_png(width: int, height: int, bit_depth: int, colour_type: int, rows) -> bytes:
-    """A PNG written by hand, for what Pillow cannot save (16-bit RGB, huge and tiny)."""
-    compressor = zlib.compressobj(9)
-    data = b"".join(compressor.compress(b"\x00" + row) for row in rows) + compressor.flush()
-    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + png_chunk(b"IHDR", header)
-        + png_chunk(b"IDAT", data)
-        + png_chunk(b"IEND", b"")
-    )
 
 
 # -- a phone photo -----------------------------------------------------------------------
@@ -511,30 +489,6 @@ def test_a_damaged_jpeg_is_refused_as_corrupt():
 
 
 # -- malformed GPS -----------------------------------------------------------------------
-
-ASCII, SHORT, LONG, RATIONAL = 2, 3, 4, 5
-
-
-def raw_exif(gps_entries, gps_offset=None) -> bytes:
-    """EXIF written byte by byte, for what Pillow refuses to write: a GPS IFD whose
-    entries are (tag, type, count, value bytes)."""
-    gps_at = 8 + 2 + 12 + 4
-    data_at = gps_at + 2 + 12 * len(gps_entries) + 4
-    entries, extra = b"", b""
-    for tag, kind, count, value in gps_entries:
-        if len(value) <= 4:
-            entries += struct.pack(">HHI", tag, kind, count) + value.ljust(4, b"\x00")
-        else:
-            entries += struct.pack(">HHII", tag, kind, count, data_at + len(extra))
-            extra += value
-    ifd0 = struct.pack(">HHHII", 1, 0x8825, LONG, 1, gps_at if gps_offset is None else gps_offset)
-    gps = struct.pack(">H", len(gps_entries)) + entries + b"\x00" * 4
-    return b"Exif\x00\x00MM\x00*" + struct.pack(">I", 8) + ifd0 + b"\x00" * 4 + gps + extra
-
-
-def rationals(*pairs) -> bytes:
-    return b"".join(struct.pack(">II", numerator, denominator) for numerator, denominator in pairs)
-
 
 LONGITUDE = [(3, ASCII, 2, b"E\x00"), (4, RATIONAL, 3, rationals((105, 1), (46, 1), (12, 1)))]
 

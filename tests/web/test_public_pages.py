@@ -56,6 +56,12 @@ def test_a_bad_period_is_explained_in_vietnamese(client):
     assert "Ngày kết thúc phải sau ngày bắt đầu." in html
 
 
+@pytest.mark.parametrize("url", ["/cong-khai/?from=0001-01-01", "/cong-khai/?to=9999-12-31",
+                                 "/cong-khai/don-vi?from=0001-01-01"])
+def test_a_day_out_of_any_calendar_is_a_clear_400_not_a_crash(client, url):
+    page(client, url, status=400)
+
+
 def test_a_report_page_shows_the_answer_its_photos_and_the_timeline(client, db_session, now):
     report = factories.acknowledged_report(db_session, now=now)
     picture = factories.ready_photo(db_session, report)
