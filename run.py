@@ -95,7 +95,8 @@ def main() -> int:
         commands = {
             "web": [sys.executable, "-m", "gunicorn", "--workers", env.get("WEB_CONCURRENCY", "2"),
                     "--bind", f"{host}:{port}", "--access-logfile", "-", "wsgi:app"],
-            "worker": [sys.executable, "-m", "flask", "worker"],
+            # On one machine the worker yields the cores to the web: photos can wait.
+            "worker": [sys.executable, "-m", "flask", "worker", "--nice", "10"],
             "scheduler": [sys.executable, "-m", "flask", "scheduler"],
         }
         for name, command in commands.items():

@@ -28,3 +28,20 @@ def test_the_worker_command_refuses_an_unknown_queue(runner):
     result = runner.invoke(args=["worker", "--burst", "nope"])
     assert result.exit_code != 0
     assert "unknown queues" in result.output
+
+
+def test_a_niced_worker_yields_the_cpu_in_its_own_session_too():
+    # In a session of its own, as `make run` starts the worker: the kernel's autogroup
+    # scheduling shares CPU between sessions first, so the session's nice must rise too.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import os; from workers.cli import lower_priority; lower_priority(7); "
+            "print(os.nice(0)); print(open('/proc/self/autogroup').read().strip() "
+            "if os.path.exists('/proc/self/autogroup') else 'nice 7')")
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[2],
+                          capture_output=True, text=True, check=True, start_new_session=True)
+    own_nice, autogroup = done.stdout.splitlines()
+    assert own_nice == "7"
+    assert autogroup.endswith("nice 7")
