@@ -162,8 +162,9 @@ def load_config(instance_path: str, environ: dict | None = None) -> dict:
         # this often per client address (each computation reads a period's reports).
         "PUBLIC_SCORECARD_CACHE_SECONDS": float(env.get("PUBLIC_SCORECARD_CACHE_SECONDS", 300)),
         "PUBLIC_SCORECARD_RATE_LIMIT": env.get("PUBLIC_SCORECARD_RATE_LIMIT", "30 per minute"),
-        # Web view: a staff sign-in lasts a working day; a form's CSRF token lives as long
-        # as the sign-in (None), so a form left open over lunch still submits.
+        # Web view: a staff sign-in lasts this many hours from signing in, a working day,
+        # however busy (an absolute limit: shared office computers); a form's CSRF token
+        # lives as long as the sign-in (None), so a form left open over lunch still submits.
         "WEB_SESSION_HOURS": int(env.get("WEB_SESSION_HOURS", 10)),
         "WTF_CSRF_TIME_LIMIT": None,
         # How long a moderator holds a report they opened (Redis claim) before another may.

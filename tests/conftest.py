@@ -97,8 +97,29 @@ def db_session(app):
             connection.close()
 
 
+def limiter_counting_in(app) -> None:
+    """Flask-Limiter's limiter is one object per process, and every app made binds it to
+    that app's storage: after a test that made an app of its own (the browser tests, the
+    fault tests, with a Redis they stop) it would count there, or in memory across
+    tests. This binds it back to `app`'s storage (Flask-Limiter 4.1.1's own attributes,
+    as its init_app sets them; the version is pinned)."""
+    from flask_limiter._extension import STRATEGIES
+    from limits.storage import storage_from_string
+
+    from feedback.extensions import limiter
+
+    ours = getattr(limiter, "_test_storage", None)
+    if ours is None or limiter._storage is not ours or limiter._storage_dead:
+        ours = storage_from_string(app.config["RATELIMIT_STORAGE_URI"],
+                                   **limiter._storage_options)
+        limiter._storage, limiter._test_storage = ours, ours
+        limiter._limiter = STRATEGIES[limiter._strategy](ours)
+        limiter._storage_dead = False
+
+
 @pytest.fixture
 def client(app, db_session):
+    limiter_counting_in(app)
     return app.test_client()
 
 

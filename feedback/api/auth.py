@@ -14,12 +14,30 @@ from feedback.services.auth import InvalidCredentials, authenticate_staff, issue
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-in")
 
 
-def _address_and_username() -> str:
+# The web view's sign-in form and this endpoint draw on one budget: a limit shared under
+# one scope, so the key is the same whichever way the guess comes in.
+LOGIN_LIMIT_SCOPE = "staff-login"
+LOGIN_LIMIT_MESSAGE = "Too many sign-in attempts; wait a minute and try again."
+
+
+def login_key(username) -> str:
     """Guesses at one account from one address are limited; the name is folded so
-    'Admin' and 'admin' count together."""
-    body = request.get_json(silent=True)
-    username = body.get("username") if isinstance(body, dict) else None
+    'Admin' and ' admin' count together."""
     return f"login:{client_address()}:{str(username or '').strip().lower()[:80]}"
+
+
+def login_limit(username_from):
+    """The sign-in limit (`LOGIN_RATE_LIMIT`), for a view whose request carries the
+    username where `username_from()` finds it. Every attempt counts, right or wrong."""
+    return limiter.shared_limit(lambda: current_app.config["LOGIN_RATE_LIMIT"],
+                                scope=LOGIN_LIMIT_SCOPE, methods=["POST"],
+                                key_func=lambda: login_key(username_from()),
+                                error_message=LOGIN_LIMIT_MESSAGE)
+
+
+def _json_username():
+    body = request.get_json(silent=True)
+    return body.get("username") if isinstance(body, dict) else None
 
 
 @blp.route("/login")
@@ -28,8 +46,7 @@ class Login(MethodView):
     @blp.response(200, TokenSchema)
     @blp.alt_response(401, description="Wrong username or password")
     @blp.alt_response(429, description="Too many attempts for this account from this address")
-    @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_address_and_username,
-                   error_message="Too many sign-in attempts; wait a minute and try again.")
+    @login_limit(_json_username)
     def post(self, credentials):
         """Sign a staff member in (officer, moderator, supervisor, admin).
 

@@ -27,12 +27,11 @@ from feedback.schemas.citizen_auth import (
     TokenPairSchema,
 )
 from feedback.services import otp
-from feedback.services.auth import InvalidToken
+from feedback.services.auth import InvalidToken, sign_out_everywhere
 from feedback.services.citizens import (
     TokenLifetimes,
     issue_token_pair,
     refresh_token_pair,
-    sign_out_everywhere,
     update_profile,
 )
 from feedback.services.sms import SmsDeliveryFailed, gateway_for

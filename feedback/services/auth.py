@@ -131,3 +131,9 @@ def create_user(session: Session, *, role: Role, username: str | None = None,
     )
     session.add(user)
     return user
+
+
+def sign_out_everywhere(user: User) -> None:
+    """Every token issued to the user so far stops working, and every web session: both
+    carry the `token_version` this bumps."""
+    user.token_version = (user.token_version or 0) + 1

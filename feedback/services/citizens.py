@@ -56,11 +56,6 @@ def refresh_token_pair(session: Session, refresh_token: str, *, secret: str, now
     return issue_token_pair(user, secret=secret, now=now, lifetimes=lifetimes)
 
 
-def sign_out_everywhere(user: User) -> None:
-    """Every access and refresh token issued to the user so far stops working."""
-    user.token_version = (user.token_version or 0) + 1
-
-
 def clean_full_name(value: str | None) -> str | None:
     """NFC, single spaces, no control characters; blank → ValueError; None clears it."""
     if value is None:

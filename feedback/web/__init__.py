@@ -85,6 +85,8 @@ def init_app(app):
         if response.mimetype == "text/html" and not request.path.startswith("/api/"):
             response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         if request.path.startswith("/staff/"):
-            # Pages with citizens' data are not kept by shared caches or the back button.
-            response.headers.setdefault("Cache-Control", "no-store")
+            # Pages and photos with citizens' data are kept by no cache, the browser's
+            # included (shared office computers), nor by the back button; set, not
+            # defaulted, so no staff view can opt out by accident.
+            response.headers["Cache-Control"] = "no-store"
         return response

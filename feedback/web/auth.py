@@ -1,8 +1,10 @@
 """Staff sign-in for the web view: a signed, HTTP-only session cookie, and the role check
 every page makes.
 
-The session holds the user's id and `token_version`: bumping the version (a password
-reset, a disabled account) ends web sessions as it revokes API tokens.
+The session holds the user's id, `token_version` and when they signed in: bumping the
+version (a password reset, a disabled account, signing out) ends web sessions as it
+revokes API tokens, and a sign-in ends `WEB_SESSION_HOURS` after it was made, however
+busy the session (an office computer left signed in does not stay so for days).
 """
 import functools
 from datetime import datetime, timedelta, timezone
@@ -21,13 +23,15 @@ from flask import (
     url_for,
 )
 
-from feedback.extensions import client_address, db, limiter
+from feedback.api.auth import login_limit
+from feedback.extensions import db
 from feedback.models import STAFF_ROLES, Role, User
-from feedback.services.auth import InvalidCredentials, authenticate_staff
+from feedback.services.auth import InvalidCredentials, authenticate_staff, sign_out_everywhere
 from feedback.web.i18n import LANGUAGES, gettext as _
 
 bp = Blueprint("auth", __name__)
 _STAFF_KEY = "feedback.web.staff"
+_SIGN_IN_KEYS = ("staff_id", "staff_ver", "staff_since")
 
 # Where each role starts.
 HOME = {
@@ -38,6 +42,20 @@ HOME = {
 }
 
 
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _signed_in_recently() -> bool:
+    """Signed in less than WEB_SESSION_HOURS ago. Flask renews a permanent session's
+    cookie on every request, so the limit since signing in is kept in the session."""
+    since = session.get("staff_since")
+    if not isinstance(since, int):
+        return False
+    lifetime = timedelta(hours=current_app.config["WEB_SESSION_HOURS"])
+    return now() - datetime.fromtimestamp(since, timezone.utc) < lifetime
+
+
 def current_staff() -> User | None:
     """The signed-in staff member, or None. Read once per request (cached on the request
     itself: an app context, and its `g`, may outlive one request)."""
@@ -45,13 +63,13 @@ def current_staff() -> User | None:
         user = None
         user_id = session.get("staff_id")
         if user_id is not None:
-            user = db.session.get(User, user_id)
+            user = db.session.get(User, user_id) if _signed_in_recently() else None
             if not (user is not None and user.active and user.deleted_at is None
                     and user.role in STAFF_ROLES
                     and user.token_version == session.get("staff_ver")):
                 user = None
-                session.pop("staff_id", None)
-                session.pop("staff_ver", None)
+                for key in _SIGN_IN_KEYS:
+                    session.pop(key, None)
         request.environ[_STAFF_KEY] = user
     return request.environ[_STAFF_KEY]
 
@@ -89,25 +107,19 @@ def home_for(user: User) -> str:
     return url_for(HOME[user.role])
 
 
-def _login_key() -> str:
-    # The same key shape as the API's sign-in, so both count against one budget.
-    username = request.form.get("username", "")
-    return f"login:{client_address()}:{username.strip().lower()[:80]}"
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_login_key,
-               methods=["POST"])
+# The API's limit itself, so guesses here and at POST /api/v1/auth/login add up.
+@login_limit(lambda: request.form.get("username"))
 def login():
     user = current_staff()
     if request.method == "GET":
         if user is not None:
             return redirect(safe_next(request.args.get("next")) or home_for(user))
         return render_template("web/login.html", next=request.args.get("next", ""))
-    now = datetime.now(timezone.utc)
+    moment = now()
     try:
         user = authenticate_staff(db.session, request.form.get("username", ""),
-                                  request.form.get("password", ""), now)
+                                  request.form.get("password", ""), moment)
     except InvalidCredentials:
         db.session.rollback()
         flash(_("Sai tên đăng nhập hoặc mật khẩu."), "error")
@@ -119,6 +131,7 @@ def login():
     session.permanent = True
     session["staff_id"] = user.id
     session["staff_ver"] = user.token_version
+    session["staff_since"] = int(moment.timestamp())
     if language:
         session["lang"] = language
     return redirect(safe_next(request.form.get("next")) or home_for(user))
@@ -126,6 +139,13 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    """Sign out for good: the version the session carries is bumped, so a copy of this
+    cookie is worth nothing; the user's other sessions and API tokens end with it, as
+    the API's sign-out does."""
+    user = current_staff()
+    if user is not None:
+        sign_out_everywhere(user)
+        db.session.commit()
     language = session.get("lang")
     session.clear()
     if language:

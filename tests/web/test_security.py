@@ -1,4 +1,6 @@
 """Sign-in, CSRF, role and department checks, escaping, cookies and security headers."""
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from feedback.models import IdentityView, User
@@ -17,6 +19,31 @@ def test_a_wrong_password_is_refused_and_says_so(staff_client):
     response = person.post("/staff/login", {"username": "moderator", "password": "wrong-password"})
     assert response.status_code == 401
     assert "Sai tên đăng nhập hoặc mật khẩu" in response.get_data(as_text=True)
+
+
+def test_the_web_and_the_api_sign_in_share_one_budget_per_account_and_address(
+        app, staff_client, client):
+    app.config["LOGIN_RATE_LIMIT"] = "4 per minute"
+    try:
+        api = [client.post("/api/v1/auth/login",
+                           json={"username": "Officer", "password": f"guess {n}"})
+               for n in range(2)]
+        browser = staff_client()
+        browser.get("/staff/login")
+        web = [browser.post("/staff/login", {"username": " officer", "password": f"guess {n}"})
+               for n in range(3)]
+        api_again = client.post("/api/v1/auth/login",
+                                json={"username": "officer", "password": "guess"})
+        other_account = browser.post("/staff/login", {"username": "moderator",
+                                                      "password": "guess"})
+    finally:
+        app.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
+    assert [response.status_code for response in api] == [401, 401]
+    assert [response.status_code for response in web] == [401, 401, 429]
+    assert web[-1].mimetype == "text/html"
+    assert "Quá nhiều lần thử" in web[-1].get_data(as_text=True)
+    assert api_again.status_code == 429 and api_again.json["code"] == "rate_limited"
+    assert other_account.status_code == 401
 
 
 def test_sign_in_goes_to_the_roles_start_page_and_never_elsewhere(staff_client):
@@ -78,6 +105,32 @@ def test_signing_out_ends_the_session(staff_client):
     response = officer.post("/staff/logout")
     assert response.status_code == 302
     assert officer.get("/staff/department/").status_code == 302
+
+
+def test_signing_out_ends_the_session_for_good_even_for_a_copy_of_its_cookie(
+        staff_client, client, auth_header):
+    officer = staff_client("officer")
+    copy = staff_client()
+    copy.client.set_cookie("session", officer.client.get_cookie("session").value)
+    assert copy.get("/staff/department/").status_code == 200
+    token = auth_header("officer")
+    officer.post("/staff/logout")
+    assert copy.get("/staff/department/").status_code == 302
+    # As the API's sign-out does: every other session and token of the officer ends too.
+    assert client.get("/api/v1/auth/me", headers=token).status_code == 401
+
+
+def test_a_sign_in_lasts_web_session_hours_from_signing_in_however_busy(
+        app, staff_client, monkeypatch, now):
+    from feedback.web import auth
+
+    officer = staff_client("officer")
+    hours = app.config["WEB_SESSION_HOURS"]
+    monkeypatch.setattr(auth, "now", lambda: now + timedelta(hours=hours, minutes=-5))
+    assert officer.get("/staff/department/").status_code == 200
+    monkeypatch.setattr(auth, "now", lambda: now + timedelta(hours=hours, minutes=1))
+    response = officer.get("/staff/department/")
+    assert response.status_code == 302 and response.location.startswith("/staff/login")
 
 
 def test_a_password_reset_ends_web_sessions_too(staff_client, db_session):
@@ -149,6 +202,20 @@ def test_pages_carry_security_headers(staff_client):
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_staff_photos_are_not_kept_by_the_browser_either(app, staff_client, db_session, now):
+    # A photo hidden after someone looked at it must not stay in that browser's cache.
+    from feedback.services.intake import photo_storage
+
+    report = factories.routed_report(db_session, now=now)
+    photo = factories.ready_photo(db_session, report)
+    photo_storage(app).put(photo.thumbnail_key, b"\xff\xd8 a thumbnail", "image/jpeg")
+    officer = staff_client("officer")
+    response = officer.get(f"/staff/reports/photos/{photo.id}/{photo.thumbnail_key}")
+    assert response.status_code == 200 and response.mimetype == "image/jpeg"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "ETag" not in response.headers
 
 
 def test_the_api_docs_keep_their_own_page_rules(client):
