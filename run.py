@@ -91,6 +91,9 @@ def main() -> int:
         flask("db", "upgrade", env=env)
         flask("areas", "import", env=env)
         flask("demo", "load", env=env)
+        # A first start shows five weeks of reports, not empty queues (DEMO_ACTIVITY=0: not).
+        if env.get("DEMO_ACTIVITY", "1").lower() not in ("0", "false", "no"):
+            flask("demo", "activity", env=env)
 
         commands = {
             "web": [sys.executable, "-m", "gunicorn", "--workers", env.get("WEB_CONCURRENCY", "2"),

@@ -48,6 +48,31 @@ def load_demo_command(allow_production):
     click.echo(f"  citizen    phone={DEMO_CITIZEN_PHONE} (signs in with a one-time SMS code)")
 
 
+@demo_cli.command("activity")
+@click.option("--force", is_flag=True, help="Add activity even if there are reports already.")
+def load_demo_activity_command(force):
+    """Five weeks of made-up reports in the demo province, through the real moves and
+    photo pipeline: answered, late, rated, open, overdue, to moderate, to route by hand.
+    Only into a database without reports, unless --force (loading again adds more)."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import exists, select
+
+    from feedback.models import Report
+    from feedback.services.demo_activity import load_demo_activity
+    from feedback.services.intake import photo_storage
+
+    if current_app.config["ENVIRONMENT"] == "production":
+        raise click.ClickException("refusing to make up reports in production")
+    if not force and db.session.execute(select(exists().where(Report.id.is_not(None)))).scalar():
+        click.echo("demo activity: there are reports already; nothing added (--force adds more)")
+        return
+    counts = load_demo_activity(db.session, now=datetime.now(timezone.utc),
+                                storage=photo_storage(), config=current_app.config)
+    db.session.commit()
+    click.echo("demo activity: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
+
+
 @users_cli.command("create")
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice([str(role) for role in Role]))

@@ -61,3 +61,17 @@ def test_the_created_user_role_is_stored(runner, db_session):
                         "--password", "long-enough-1"])
     user = db_session.execute(select(User).where(User.username == "sup2")).scalar_one()
     assert user.role == Role.SUPERVISOR
+
+
+def test_demo_activity_fills_an_empty_database_once(runner, db_session):
+    from feedback.models import Report, ReportStatus
+
+    first = runner.invoke(args=["demo", "activity"])
+    assert first.exit_code == 0, first.output
+    statuses = set(db_session.execute(select(Report.status)).scalars())
+    assert {ReportStatus.SUBMITTED, ReportStatus.IN_PROGRESS, ReportStatus.CLOSED} <= statuses
+    count = len(db_session.execute(select(Report.id)).all())
+
+    again = runner.invoke(args=["demo", "activity"])
+    assert again.exit_code == 0 and "nothing added" in again.output
+    assert len(db_session.execute(select(Report.id)).all()) == count

@@ -48,7 +48,9 @@ def run_system(tmp_path, extra_env: dict):
     env = {key: value for key, value in os.environ.items()
            if key not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
     env.update({"INSTANCE_PATH": str(tmp_path / "instance"), "PORT": str(port),
-                "WEB_CONCURRENCY": "1", marker: "1", **extra_env})
+                "WEB_CONCURRENCY": "1", marker: "1",
+                # The demo activity has its own test (tests/test_commands.py).
+                "DEMO_ACTIVITY": "0", **extra_env})
     # Started as a shell starts a background job: with SIGINT ignored. Ctrl-C
     # (SIGINT) must still stop everything.
     process = subprocess.Popen([sys.executable, "run.py"], cwd=ROOT, env=env,
