@@ -72,11 +72,12 @@ def role_for(operation: dict, label: str) -> str | None:
     return roles[0] if roles else None
 
 
-def json_body_schema(document: dict, operation: dict) -> dict | None:
+def json_body_schema(document: dict, operation: dict, *,
+                     media_type: str = "application/json") -> dict | None:
     content = (operation.get("requestBody") or {}).get("content", {})
-    if "application/json" not in content:
+    if media_type not in content:
         return None
-    return resolve(document, content["application/json"]["schema"])
+    return resolve(document, content[media_type]["schema"])
 
 
 def resolve(document: dict, schema: dict) -> dict:

@@ -608,16 +608,24 @@ def reach(app, client, web, rule, method, values, headers, document):
             yield target, (web.get(target) if method == "GET"
                            else web.post(target, {**FORM, "version": values["version"]}))
             continue
-        body = None
+        body = form = None
         if rule.rule.startswith("/api/") and method != "GET":
             openapi_path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
             operation = document["paths"].get(openapi_path, {}).get(method.lower(), {})
+            known = {**FORM, "approve": True, "coordinators": [], "new_due_at": values["due"]}
             body_schema = json_body_schema(document, operation)
+            form_schema = json_body_schema(document, operation, media_type="multipart/form-data")
             if body_schema:
-                body = example_body(document, body_schema, {**FORM, "approve": True,
-                                                            "coordinators": [],
-                                                            "new_due_at": values["due"]})
-        yield target, client.open(target, method=method, json=body, headers=headers)
+                body = example_body(document, body_schema, known)
+            elif form_schema:
+                # A move with photos: a whole, valid form, so only the caller is at fault.
+                form = {**example_body(document, form_schema, known),
+                        "photos": [(io.BytesIO(phone_jpeg(320, 240, seed=3)), "proof.jpg")]}
+        if form is not None:
+            yield target, client.open(target, method=method, data=form, headers=headers,
+                                      content_type="multipart/form-data")
+        else:
+            yield target, client.open(target, method=method, json=body, headers=headers)
 
 
 @pytest.mark.parametrize("state", ["assigned", "in_progress"])
@@ -641,7 +649,8 @@ def test_an_officer_cannot_reach_another_departments_report_through_any_endpoint
                 assert response.status_code in (403, 404), (method, target)
             assert snapshots(db_session, report, extension.report) == before, (method, target)
             reached.add(rule.endpoint)
-    assert {"workflow.acknowledge", "workflow.answer", "workflow.staff_report",
+    assert {"workflow.acknowledge", "workflow.answer", "workflow.answer_with_photos",
+            "workflow.staff_report",
             "departments.DepartmentQueue", "me.ReadNotification", "staff.department.answer",
             "staff.reports.show", "staff.reports.photo", "open311.get_request",
             "public.PublicReport"} <= reached

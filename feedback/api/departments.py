@@ -7,9 +7,11 @@ from sqlalchemy.orm import joinedload
 from feedback.api.errors import Forbidden, NotFound
 from feedback.api.security import BEARER_AUTH, authenticated_user, require_roles
 from feedback.extensions import db
-from feedback.models import OPEN_STATUSES, STAFF_ROLES, Department, Report
+from feedback.models import STAFF_ROLES, Department
 from feedback.schemas.departments import DepartmentSchema, QueueItemSchema, QueueQuerySchema
+from feedback.services import coordination
 from feedback.services.access import can_see_department_work
+from feedback.services.queues import QueueFilter
 
 blp = Blueprint("departments", __name__, url_prefix="/api/v1/departments",
                 description="Departments and their queues")
@@ -36,7 +38,8 @@ class DepartmentQueue(MethodView):
     @blp.response(200, QueueItemSchema(many=True))
     @blp.alt_response(403, description="An officer of another department")
     def get(self, query, code):
-        """A department's open reports, soonest deadline first.
+        """A department's open reports, soonest deadline first: those it leads and those
+        it coordinates (`coordinating`: another department leads and moves them).
 
         Officers see only their own department's queue.
         """
@@ -47,11 +50,6 @@ class DepartmentQueue(MethodView):
             raise NotFound(f"No department {code}.")
         if not can_see_department_work(authenticated_user(), department.id):
             raise Forbidden("Officers see only their own department's work.")
-        return db.session.execute(
-            select(Report)
-            .where(Report.lead_department_id == department.id,
-                   Report.status.in_(OPEN_STATUSES))
-            .options(joinedload(Report.category))
-            .order_by(Report.due_at.asc().nulls_last(), Report.id)
-            .limit(query["limit"])
-        ).scalars().all()
+        items, _ = coordination.department_queue(
+            db.session, department.id, filters=QueueFilter(), limit=query["limit"], count=False)
+        return items

@@ -6,20 +6,19 @@ that are not the caller's 403, bad input 422, all in the JSON error shape.
 """
 from datetime import datetime, timezone
 
-from flask import request
+from flask import current_app, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from feedback.api.errors import NotFound
+from feedback.api.errors import NotFound, ValidationFailed
+from feedback.api.reports import allow_photo_body, read_photos
 from feedback.api.security import BEARER_AUTH, authenticated_user, require_roles
 from feedback.extensions import db
 from feedback.models import (
     STAFF_ROLES,
     Category,
     Department,
-    ExtensionRequest,
-    ExtensionState,
     ManualRouting,
     Report,
     ReportStatus,
@@ -27,6 +26,7 @@ from feedback.models import (
 )
 from feedback.schemas.workflow import (
     AnswerSchema,
+    AnswerWithPhotosSchema,
     CategorySchema,
     CitizenMoveSchema,
     DecisionSchema,
@@ -36,6 +36,7 @@ from feedback.schemas.workflow import (
     InfoSchema,
     QuestionSchema,
     RatingSchema,
+    RedactionSchema,
     RejectSchema,
     ReopenSchema,
     ReturnSchema,
@@ -43,8 +44,8 @@ from feedback.schemas.workflow import (
     StaffReportSchema,
     StaffReportSummarySchema,
 )
-from feedback.services import workflow
-from feedback.services.access import can_see_department_work
+from feedback.services import intake, moderation, queues, workflow
+from feedback.services.access import can_see_report
 from feedback.services.privacy import record_identity_view
 
 blp = Blueprint("workflow", __name__, url_prefix="/api/v1",
@@ -91,6 +92,10 @@ class StaffView:
     def __init__(self, report: Report, user, *, identity: bool = True):
         self._report = report
         self.reporter = None
+        # The citizen's words from before a moderator edited personal data out: admins only.
+        admin = user.role == Role.ADMIN
+        self.title_original = report.title_original if admin else None
+        self.description_original = report.description_original if admin else None
         if not identity or (report.is_anonymous and user.role == Role.OFFICER):
             return
         if report.citizen is not None:
@@ -103,9 +108,9 @@ class StaffView:
 
 
 def staff_view(report: Report, user, context: str) -> StaffView:
-    """The report for this staff member; showing the reporter is logged (NĐ 13/2023).
-    The caller commits."""
-    if user.role == Role.OFFICER and not can_see_department_work(user, report.lead_department_id):
+    """The report for this staff member (an officer: their department leads or coordinates
+    it); showing the reporter is logged (NĐ 13/2023). The caller commits."""
+    if not can_see_report(user, report):
         raise workflow.NotAllowed("This report is not your department's.")
     view = StaffView(report, user)
     if view.reporter is not None:
@@ -120,8 +125,7 @@ def _answer(report: Report):
     if user.role == Role.CITIZEN:
         return {"tracking_code": report.tracking_code, "status": str(report.status),
                 "status_label": report.status.label}
-    if user.role == Role.OFFICER and not can_see_department_work(user,
-                                                                 report.lead_department_id):
+    if not can_see_report(user, report):
         # The officer's move gave the report away (returned as not theirs): they hear
         # where it is now, no longer who sent it.
         return StaffView(report, user, identity=False)
@@ -169,11 +173,9 @@ def manual_routing_queue():
 @require_roles(*SUPERVISORS)
 @blp.response(200, ExtensionSchema(many=True))
 def pending_extensions():
-    """Extension requests waiting for a supervisor, oldest first."""
-    return db.session.execute(
-        select(ExtensionRequest).where(ExtensionRequest.state == ExtensionState.PENDING)
-        .options(selectinload(ExtensionRequest.report)).order_by(ExtensionRequest.created_at)
-    ).scalars().all()
+    """Extension requests waiting for a supervisor, oldest first: those that can still be
+    decided (the department that asked still holds the report)."""
+    return queues.pending_extensions(db.session)
 
 
 @blp.route("/staff/reports/<tracking_code>")
@@ -181,7 +183,8 @@ def pending_extensions():
 @require_roles(*STAFF_ROLES)
 @blp.response(200, StaffReportSchema)
 def staff_report(tracking_code):
-    """A report with its timeline, as staff see it. Officers see their department's only."""
+    """A report with its timeline, as staff see it. Officers see the reports their
+    department leads or coordinates only."""
     report = db.session.get(Report, _report_id(tracking_code))
     view = staff_view(report, authenticated_user(), "api:staff_report")
     db.session.commit()
@@ -261,6 +264,20 @@ def change_category(body, tracking_code):
     return _answer(report)
 
 
+@blp.route("/reports/<tracking_code>/redaction", methods=["POST"])
+@_doc(MODERATORS)
+@require_roles(*MODERATORS)
+@blp.arguments(RedactionSchema)
+@blp.response(200, StaffReportSchema)
+def redact(body, tracking_code):
+    """Edit personal data out of the title, the text, or both (an empty or null title
+    removes it). The citizen's own words are kept once, for admins only
+    (`title_original`, `description_original`); the event records lengths, never text."""
+    report = _locked(tracking_code)
+    moderation.redact(db.session, report, actor=authenticated_user(), now=_now(), **body)
+    return _answer(report)
+
+
 # Departments --------------------------------------------------------------------------
 
 @blp.route("/reports/<tracking_code>/acknowledge", methods=["POST"])
@@ -302,6 +319,49 @@ def answer(body, tracking_code):
     return _answer(report)
 
 
+@blp.before_request
+def _bound_the_body():
+    if request.method == "POST" and request.endpoint == "workflow.answer_with_photos":
+        allow_photo_body()
+
+
+@blp.route("/reports/<tracking_code>/answer-with-photos", methods=["POST"])
+@_doc((Role.OFFICER,))
+@require_roles(Role.OFFICER)
+@blp.arguments(AnswerWithPhotosSchema, location="form", content_type="multipart/form-data")
+@blp.response(200, StaffReportSchema)
+@blp.alt_response(422, description="Fields (`validation_failed`) or photos (`photo_rejected`, "
+                                   "details `photos[i]`, counted from 0) refused; nothing kept")
+def answer_with_photos(body, tracking_code):
+    """Answer with an outcome, text and 1 to 5 photos as proof, in one multipart request.
+
+    The photos go through the citizens' pipeline: checked by their bytes, stored, and
+    made into public copies (upright, without metadata) by a worker. Refused, or refused
+    with the answer, nothing is kept.
+    """
+    body.pop("photos", None)
+    uploads = read_photos(request.files.getlist("photos"))
+    user = authenticated_user()
+    originals = intake.StoredOriginals(intake.photo_storage())
+    try:
+        report = _locked(tracking_code)
+        # Who and from which status before anything is stored.
+        workflow.check("answer", report, user)
+        photos = intake.store_answer_photos(db.session, report, uploads, uploader=user,
+                                            now=_now(), config=current_app.config,
+                                            originals=originals)
+        workflow.answer(db.session, report, actor=user, now=_now(), photos=photos, **body)
+        db.session.commit()
+    except BaseException as error:
+        db.session.rollback()
+        originals.discard(db.session)
+        if isinstance(error, intake.SubmissionRefused):
+            raise ValidationFailed(error.message, code=error.code,
+                                   details=error.details) from None
+        raise
+    return _answer(report)
+
+
 @blp.route("/reports/<tracking_code>/return", methods=["POST"])
 @_doc((Role.OFFICER,))
 @require_roles(Role.OFFICER)
@@ -335,10 +395,9 @@ def request_extension(body, tracking_code):
 @blp.response(200, ExtensionSchema)
 def decide_extension(body, extension_id):
     """Approve or refuse an extension request; an approval moves the deadline."""
-    extension = db.session.get(ExtensionRequest, extension_id)
+    extension = workflow.load_extension_for_decision(db.session, extension_id)
     if extension is None:
         raise NotFound(f"No extension request {extension_id}.")
-    workflow.load_for_move(db.session, extension.report_id)
     workflow.decide_extension(db.session, extension, actor=authenticated_user(), now=_now(),
                               approve_extension=body["approve"], note=body["note"])
     db.session.commit()

@@ -183,7 +183,8 @@ class Report(db.Model):
     title: Mapped[str | None] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
     # The text as the citizen wrote it, kept when a moderator edits personal data
-    # out of `description`. Admins only.
+    # out of `title` or `description`. Admins only.
+    title_original: Mapped[str | None] = mapped_column(String(200))
     description_original: Mapped[str | None] = mapped_column(Text)
 
     latitude: Mapped[float | None] = mapped_column(Float)
@@ -370,6 +371,9 @@ class ExtensionState(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REFUSED = "refused"
+    # Closed undecided: the department that asked no longer holds the report (it
+    # answered, returned it, or a moderator took it away). Nobody can decide it.
+    WITHDRAWN = "withdrawn"
 
 
 class ExtensionRequest(db.Model):

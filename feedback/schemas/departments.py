@@ -34,3 +34,6 @@ class QueueItemSchema(ma.Schema):
     submitted_at = ma.fields.AwareDateTime()
     due_at = ma.fields.AwareDateTime(allow_none=True)
     overdue = ma.fields.Function(lambda r: r.overdue_at is not None)
+    coordinating = ma.fields.Boolean(metadata={
+        "description": "The department coordinates (phối hợp): another one leads the report "
+                       "and makes every move on it"})

@@ -3,6 +3,7 @@ import marshmallow as ma
 
 from feedback.models import STATUS_LABELS, Outcome, Rating
 from feedback.schemas import within_calendar
+from feedback.schemas.reports import PhotoUpload
 from feedback.services.workflow import REJECTION_REASONS, RETURN_REASONS
 
 
@@ -26,6 +27,22 @@ class CategorySchema(ma.Schema):
     category = ma.fields.String(required=True, metadata={"description": "Category code"})
 
 
+class RedactionSchema(ma.Schema):
+    """A report's title and/or text with personal data taken out. Limits on the raw text
+    only: the service checks the cleaned text against the report's own limits."""
+
+    title = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=2000),
+                             metadata={"description": "The new title; empty or null: none"})
+    description = ma.fields.String(validate=ma.validate.Length(min=1, max=20000),
+                                   metadata={"description": "The new text"})
+
+    @ma.validates_schema
+    def _something_to_change(self, data, **kwargs):
+        if not data:
+            raise ma.ValidationError("Send the new title, the new description, or both.",
+                                     field_name="_schema")
+
+
 class QuestionSchema(ma.Schema):
     question = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
 
@@ -42,6 +59,15 @@ class ReturnSchema(ma.Schema):
 class AnswerSchema(ma.Schema):
     outcome = ma.fields.Enum(Outcome, by_value=True, required=True)
     text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=10000))
+
+
+class AnswerWithPhotosSchema(AnswerSchema):
+    """POST /reports/<code>/answer-with-photos as multipart/form-data; the proof photos
+    in a repeated `photos` part."""
+
+    photos = ma.fields.List(PhotoUpload(), load_default=list, metadata={
+        "description": "1 to 5 photos (JPEG, PNG, WebP, HEIC), checked by their bytes; "
+                       "at least one when the outcome is fixed"})
 
 
 class ExtensionRequestSchema(ma.Schema):
@@ -109,6 +135,9 @@ class StaffReportSchema(ma.Schema):
     category = ma.fields.Function(lambda r: r.category.code)
     title = ma.fields.String(allow_none=True)
     description = ma.fields.String()
+    # Before a moderator edited personal data out: admins only, null for others.
+    title_original = ma.fields.String(allow_none=True)
+    description_original = ma.fields.String(allow_none=True)
     address_text = ma.fields.String(allow_none=True)
     latitude = ma.fields.Float(allow_none=True)
     longitude = ma.fields.Float(allow_none=True)
@@ -132,7 +161,8 @@ class StaffReportSchema(ma.Schema):
 
 
 class StaffReportSummarySchema(StaffReportSchema):
-    """A report in a list: no timeline."""
+    """A report in a list: no timeline, and no originals (lists dump the reports as they
+    are, not through the per-person view that keeps originals for admins)."""
 
     class Meta:
-        exclude = ("events",)
+        exclude = ("events", "title_original", "description_original")

@@ -1,11 +1,12 @@
-"""Vietnam's 34 provinces and 3,321 communes, imported from the `vietnam-provinces` package."""
+"""Vietnam's 34 provinces and 3,321 communes, imported from the `vietnam-provinces` package,
+and the ones a deployment serves: the provinces its departments are in."""
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from vietnam_provinces import Province, Ward
 
-from feedback.models import Area, AreaLevel
+from feedback.models import Area, AreaLevel, Department
 from feedback.services.text import fold_accents, tidy
 
 
@@ -55,3 +56,39 @@ def import_areas(session: Session, rows: Iterable[dict],
             counts["unchanged"] += 1
         progress(1)
     return counts
+
+
+def served_province_codes(session: Session) -> set[str]:
+    """The provinces this deployment's active departments are in (a department's area is
+    a province or one of its communes)."""
+    served = select(Area.code, Area.province_code).join(
+        Department, Department.area_code == Area.code).where(Department.active.is_(True))
+    return {province or code for code, province in session.execute(served)}
+
+
+def deployment_communes(session: Session) -> list[Area]:
+    """The communes of the provinces this deployment's departments serve, by code: the
+    communes a report may be placed in (Open311's list, the public filters)."""
+    provinces = served_province_codes(session)
+    if not provinces:
+        return []
+    return list(session.execute(
+        select(Area).where(Area.level == AreaLevel.COMMUNE, Area.province_code.in_(provinces))
+        .order_by(Area.code)).scalars())
+
+
+def deployment_areas(session: Session) -> list[tuple[Area, list[Area]]]:
+    """[(province, its communes by name)] for the provinces the deployment serves, for
+    choosing an area (a department's, a routing rule's). With no department anywhere yet,
+    every province, without communes: the first department chooses the province."""
+    provinces = served_province_codes(session)
+    if not provinces:
+        return [(province, []) for province in session.execute(
+            select(Area).where(Area.level == AreaLevel.PROVINCE).order_by(Area.name)).scalars()]
+    communes: dict[str, list[Area]] = {code: [] for code in provinces}
+    for commune in session.execute(
+            select(Area).where(Area.level == AreaLevel.COMMUNE,
+                               Area.province_code.in_(provinces)).order_by(Area.name)).scalars():
+        communes[commune.province_code].append(commune)
+    return [(province, communes[province.code]) for province in session.execute(
+        select(Area).where(Area.code.in_(provinces)).order_by(Area.name)).scalars()]

@@ -239,8 +239,9 @@ def original_key(info: pipeline.UploadInfo) -> str:
     return f"{ORIGINAL_PREFIX}{info.sha256}.{_EXTENSIONS[info.type]}"
 
 
-class _StoredOriginals:
-    """Originals put in storage by this request, removed again if it fails.
+class StoredOriginals:
+    """Originals put in storage by this request, removed again if it fails: intake's
+    own, and an answer's proof photos (`store_answer_photos`).
 
     An original already there (a retry, the same photo in another report) is neither
     written again nor removed."""
@@ -274,6 +275,33 @@ class _StoredOriginals:
                 except Exception:  # noqa: BLE001 - an orphan original is shown to no one
                     log.exception("intake: could not remove original %s", key)
         self.created.clear()
+
+
+def store_answer_photos(session: Session, report: Report, uploads: list[bytes], *,
+                        uploader: User, now: datetime, config: Mapping,
+                        originals: StoredOriginals) -> list[Photo]:
+    """A department's proof photos, through the pipeline the citizens' photos take: checked
+    by their bytes (all refused if one is bad), originals stored through `originals`, so
+    the caller removes them again if the answer is refused or not committed
+    (`originals.discard(session)`), pending rows, and a photo job each after commit."""
+    if not uploads:
+        return []
+    infos = inspect_photos(uploads, config)
+    photos = []
+    for position, (info, data) in enumerate(zip(infos, uploads, strict=True)):
+        key = original_key(info)
+        originals.put(key, data, info.content_type)
+        photo = Photo(report_id=report.id, kind=PhotoKind.ANSWER, position=position,
+                      state=PhotoState.PENDING, uploaded_by_id=uploader.id, original_key=key,
+                      original_sha256=info.sha256, original_format=info.type,
+                      original_bytes=len(data), created_at=now)
+        session.add(photo)
+        photos.append(photo)
+    session.flush()
+    for photo in photos:
+        outbox.schedule(session, PROCESS_PHOTO, photo.id, queue=PHOTO_QUEUE,
+                        key=f"photo-{photo.id}")
+    return photos
 
 
 # -- the submission ----------------------------------------------------------------------
@@ -316,7 +344,7 @@ def submit_report(session: Session, *, citizen: User, fields: Mapping, photos: l
 
     infos = inspect_photos(photos, config)
     fingerprint = submission.fingerprint([info.sha256 for info in infos])
-    originals = _StoredOriginals(storage)
+    originals = StoredOriginals(storage)
     try:
         report = _write(session, submission, category, area, report_id, infos, photos,
                         originals, citizen_id=citizen_id, idempotency_key=idempotency_key,

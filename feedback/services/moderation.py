@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 
 from feedback.models import Photo, Report, ReportEvent, ReportStatus, User
 from feedback.services import routing, workflow
-from feedback.services.intake import NEARBY_RADIUS_M, NEARBY_RESOLVED_DAYS, clean_text, distance_m
+from feedback.services.intake import (
+    NEARBY_RADIUS_M,
+    NEARBY_RESOLVED_DAYS,
+    TITLE_MAX,
+    clean_line,
+    clean_text,
+    distance_m,
+)
 from feedback.services.text import nfc
 
 log = logging.getLogger(__name__)
@@ -34,38 +41,75 @@ _METRES_PER_DEGREE = math.pi * 6_371_008.8 / 180
 
 def _moderator(actor: User) -> None:
     if actor.role not in MODERATORS:
-        raise workflow.NotAllowed(f"Your role ({actor.role}) may not do this.")
+        raise workflow.NotAllowed(f"Your role ({actor.role}) may not do this.",
+                                  reason="moderators_only")
 
 
 # Personal data ----------------------------------------------------------------------------
 
-def redact_description(session: Session, report: Report, *, actor: User, now: datetime,
-                       text: str) -> ReportEvent:
-    """Replace the text people see with one that leaves out personal data.
+_UNCHANGED = object()
 
-    The citizen's own words are kept once, in `description_original`, for admins only;
-    editing again keeps that first original. The event records that the text changed
-    and by how much, never the text itself (it is what was taken out).
+
+def redact(session: Session, report: Report, *, actor: User, now: datetime,
+           title=_UNCHANGED, description=_UNCHANGED) -> ReportEvent:
+    """Replace the title and/or the text people see with versions that leave out personal
+    data. The title is public too; it may be emptied (the report then has none), the
+    text may not.
+
+    The citizen's own words are kept once, in `title_original` and `description_original`,
+    for admins only; editing again keeps that first original. The event records which
+    changed and by how much, never the text itself (it is what was taken out).
     """
     _moderator(actor)
-    cleaned = clean_text(text)
-    if cleaned is None:
-        raise workflow.InvalidMove("The text cannot be empty.",
-                                   details={"description": ["Missing data for required field."]})
-    if len(cleaned) > DESCRIPTION_MAX:
-        raise workflow.InvalidMove(f"At most {DESCRIPTION_MAX} characters.",
-                                   details={"description": [f"Longer than {DESCRIPTION_MAX}."]})
-    if cleaned == report.description:
-        raise workflow.InvalidMove("The text is unchanged.",
-                                   details={"description": ["Unchanged."]})
-    if report.description_original is None:
-        report.description_original = report.description
-    before = len(report.description)
-    report.description = cleaned
+    changes = {}
+    if title is not _UNCHANGED:
+        cleaned = clean_line(title)
+        if cleaned is not None and len(cleaned) > TITLE_MAX:
+            raise workflow.InvalidMove(
+                f"At most {TITLE_MAX} characters.", reason="too_long",
+                params={"field": "title", "maximum": TITLE_MAX},
+                details={"title": [f"Longer than {TITLE_MAX}."]})
+        if cleaned != report.title:
+            changes["title"] = cleaned
+    if description is not _UNCHANGED:
+        cleaned = clean_text(description)
+        if cleaned is None:
+            raise workflow.InvalidMove(
+                "The text cannot be empty.", reason="text_required",
+                details={"description": ["Missing data for required field."]})
+        if len(cleaned) > DESCRIPTION_MAX:
+            raise workflow.InvalidMove(
+                f"At most {DESCRIPTION_MAX} characters.", reason="too_long",
+                params={"field": "description", "maximum": DESCRIPTION_MAX},
+                details={"description": [f"Longer than {DESCRIPTION_MAX}."]})
+        if cleaned != report.description:
+            changes["description"] = cleaned
+    if not changes:
+        field = "description" if description is not _UNCHANGED else "title"
+        raise workflow.InvalidMove("The text is unchanged.", reason="text_unchanged",
+                                   details={field: ["Unchanged."]})
+    data = {}
+    if "title" in changes:
+        if report.title_original is None:
+            report.title_original = report.title
+        data.update(title_length_before=len(report.title or ""),
+                    title_length_after=len(changes["title"] or ""))
+        report.title = changes["title"]
+    if "description" in changes:
+        if report.description_original is None:
+            report.description_original = report.description
+        data.update(length_before=len(report.description),
+                    length_after=len(changes["description"]))
+        report.description = changes["description"]
     report.updated_at = now
     return workflow.record(session, report, "description_edited", actor=actor, now=now,
-                           reason_code="personal_data",
-                           data={"length_before": before, "length_after": len(cleaned)})
+                           reason_code="personal_data", data=data)
+
+
+def redact_description(session: Session, report: Report, *, actor: User, now: datetime,
+                       text: str) -> ReportEvent:
+    """`redact` of the text alone."""
+    return redact(session, report, actor=actor, now=now, description=text)
 
 
 def hide_photo(session: Session, photo: Photo, *, actor: User, now: datetime,
@@ -73,7 +117,7 @@ def hide_photo(session: Session, photo: Photo, *, actor: User, now: datetime,
     """Hide a photo from everyone but moderators and admins (a face, a number plate...)."""
     _moderator(actor)
     if photo.is_hidden:
-        raise workflow.IllegalMove("This photo is hidden already.")
+        raise workflow.IllegalMove("This photo is hidden already.", reason="photo_hidden_already")
     photo.is_hidden = True
     photo.hidden_by_id = actor.id
     photo.hidden_at = now
@@ -88,8 +132,13 @@ def show_photo(session: Session, photo: Photo, *, actor: User, now: datetime) ->
     """Show a hidden photo again."""
     _moderator(actor)
     if not photo.is_hidden:
-        raise workflow.IllegalMove("This photo is not hidden.")
+        raise workflow.IllegalMove("This photo is not hidden.", reason="photo_not_hidden")
     photo.is_hidden = False
+    # Who hid it, when and why stay in the photo_hidden event; the photo keeps only
+    # what is true now, so a later hide starts clean.
+    photo.hidden_by_id = None
+    photo.hidden_at = None
+    photo.hidden_reason = None
     report = photo.report
     report.updated_at = now
     return workflow.record(session, report, "photo_shown", actor=actor, now=now,
@@ -275,5 +324,5 @@ def next_unclaimed(claims: Claims, user: User, queue_ids: list[int]) -> int | No
 
 
 __all__ = ["Candidate", "Claim", "Claims", "History", "duplicate_candidates", "hide_photo",
-           "next_unclaimed", "redact_description", "reporter_history", "rule_suggestion",
+           "next_unclaimed", "redact", "redact_description", "reporter_history", "rule_suggestion",
            "show_photo"]

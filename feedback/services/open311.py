@@ -39,6 +39,7 @@ from feedback.models import (
     Urgency,
 )
 from feedback.services import intake, public
+from feedback.services.areas import deployment_communes
 from feedback.services.calendar import FIRST_DAY, LAST_DAY, within_days
 from feedback.services.media import MediaRefused
 from feedback.services.text import fold_accents
@@ -135,18 +136,6 @@ def services(session: Session) -> list[dict]:
         "keywords": category.keywords or "",
         "group": GROUPS.get(category.urgency, "Thông thường"),
     } for category in _active_categories(session)]
-
-
-def deployment_communes(session: Session) -> list[Area]:
-    """The communes of the provinces this deployment's departments serve."""
-    served = select(Area.code, Area.province_code).join(
-        Department, Department.area_code == Area.code).where(Department.active.is_(True))
-    provinces = {province or code for code, province in session.execute(served)}
-    if not provinces:
-        return []
-    return list(session.execute(
-        select(Area).where(Area.level == AreaLevel.COMMUNE, Area.province_code.in_(provinces))
-        .order_by(Area.code)).scalars())
 
 
 def service_definition(session: Session, service_code: str) -> dict | None:

@@ -20,10 +20,14 @@ class OverrideRefused(Exception):
 
     conflict = False
 
-    def __init__(self, message: str, *, field: str = "day"):
+    def __init__(self, message: str, *, field: str = "day", reason: str = "invalid",
+                 params: dict | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
+        # The machine code of why, with `params`: what the web view says in Vietnamese.
+        self.reason = reason
+        self.params = params or {}
 
 
 class DuplicateDate(OverrideRefused):
@@ -45,13 +49,16 @@ def add_override(session: Session, *, day: date, kind: OverrideKind, note: str |
     has an override already or when the declaration would change nothing (a day off on
     a Sunday or a public holiday, a working day on an ordinary Tuesday)."""
     if session.get(CalendarOverride, day) is not None:
-        raise DuplicateDate(f"{day.isoformat()} has an override already; remove it first.")
+        raise DuplicateDate(f"{day.isoformat()} has an override already; remove it first.",
+                            reason="date_has_override", params={"day": day})
     calendar = deadlines.calendar_for(session)
     working = calendar.is_working_day(day)
     if kind == OverrideKind.DAY_OFF and not working:
-        raise OverrideRefused(f"{day.isoformat()} is not a working day already.")
+        raise OverrideRefused(f"{day.isoformat()} is not a working day already.",
+                              reason="not_a_working_day", params={"day": day})
     if kind == OverrideKind.WORKING_DAY and working:
-        raise OverrideRefused(f"{day.isoformat()} is a working day already.")
+        raise OverrideRefused(f"{day.isoformat()} is a working day already.",
+                              reason="already_a_working_day", params={"day": day})
     override = CalendarOverride(day=day, kind=kind, note=nfc(note.strip()) if note else None,
                                 created_by_id=actor.id, created_at=now)
     session.add(override)
@@ -61,7 +68,8 @@ def add_override(session: Session, *, day: date, kind: OverrideKind, note: str |
         # Another administrator added the same date a moment ago. The session's
         # transaction is spoiled: the caller rolls it back, as for any refusal.
         raise DuplicateDate(
-            f"{day.isoformat()} has an override already; remove it first.") from None
+            f"{day.isoformat()} has an override already; remove it first.",
+            reason="date_has_override", params={"day": day}) from None
     return override
 
 

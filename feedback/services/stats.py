@@ -40,8 +40,11 @@ __all__ = [
     "group_labels",
     "hours_taken",
     "is_on_time",
+    "due_soon_condition",
     "median",
     "missed_deadline",
+    "missed_deadline_column",
+    "open_overdue_conditions",
     "on_time_rate",
     "share",
     "tally",
@@ -306,6 +309,44 @@ def _statuses(*statuses: ReportStatus):
     return [literal_column(f"'{status.value}'") for status in statuses]
 
 
+# The definitions as SQL conditions, for the figures and the supervisors' queues alike.
+
+def missed_deadline_column():
+    """The deadline `missed_deadline` judges, as a column: the resolution deadline of a
+    report waiting for the citizen, else the running clock's due time."""
+    return case((Report.status == literal_column(f"'{S.AWAITING_CITIZEN.value}'"),
+                 Report.resolve_due_at), else_=Report.due_at)
+
+
+def open_overdue_conditions(now: datetime, period: Period | None = None) -> tuple:
+    """`missed_deadline(...) is not None` (the deadline missed in `period`, if given) as
+    two conditions, each matching one partial index so that it reads open reports only:
+    the departments' open queue (`ix_reports_department_queue`), and the moderators'
+    (`ix_reports_moderation_queue`: in moderation or manual routing). ORed together
+    they are every open overdue report."""
+    running_late = [Report.due_at < now]
+    waiting_late = [Report.paused_remaining_minutes == 0, Report.resolve_due_at.is_not(None)]
+    if period is not None:
+        running_late.append(_in(Report.due_at, period.start, period.end))
+        waiting_late.append(_in(Report.resolve_due_at, period.start, period.end))
+    with_departments = and_(
+        Report.status.in_(_statuses(S.ASSIGNED, S.IN_PROGRESS, S.AWAITING_CITIZEN)),
+        or_(and_(Report.status.in_(_statuses(S.ASSIGNED, S.IN_PROGRESS)), *running_late),
+            and_(Report.status == literal_column(f"'{S.AWAITING_CITIZEN.value}'"),
+                 *waiting_late)))
+    in_moderation = and_(Report.status == literal_column(f"'{S.SUBMITTED.value}'"),
+                         *running_late)
+    return with_departments, in_moderation
+
+
+def due_soon_condition(now: datetime):
+    """A running clock past its warning point (75% of the time used) and not yet missed,
+    so never open overdue by `missed_deadline`. It matches the sweep's partial index
+    `ix_reports_sweep_due`: a report the sweep marked overdue has missed its time."""
+    return and_(Report.status.in_(_statuses(*RUNNING)), Report.due_at.is_not(None),
+                Report.overdue_at.is_(None), Report.due_at >= now, Report.warn_at <= now)
+
+
 def figures(session: Session, *, group_by: str, period: Period, now: datetime,
             calendar: WorkCalendar) -> tuple[dict, Figures]:
     """The figures per group ({group key: Figures}) and for all groups together.
@@ -347,17 +388,7 @@ def figures(session: Session, *, group_by: str, period: Period, now: datetime,
 
     # Open and overdue, in two reads so each matches a partial index: the departments'
     # open queue, and the moderators' queue.
-    with_departments = or_(
-        and_(Report.status.in_(_statuses(S.ASSIGNED, S.IN_PROGRESS)),
-             Report.due_at < now, _in(Report.due_at, start, end)),
-        and_(Report.status == literal_column(f"'{S.AWAITING_CITIZEN.value}'"),
-             Report.paused_remaining_minutes == 0, _in(Report.resolve_due_at, start, end)),
-    )
-    department_queue = Report.status.in_(
-        _statuses(S.ASSIGNED, S.IN_PROGRESS, S.AWAITING_CITIZEN))
-    moderation_queue = Report.status == literal_column(f"'{S.SUBMITTED.value}'")
-    for where in (and_(department_queue, with_departments),
-                  and_(moderation_queue, Report.due_at < now, _in(Report.due_at, start, end))):
+    for where in open_overdue_conditions(now, period):
         for key, count in session.execute(select(g, func.count()).where(where).group_by(g)):
             at(key).open_overdue += count
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from feedback.models import (
     ExtensionRequest,
@@ -54,13 +55,19 @@ RETURN_REASONS = {
 
 
 class WorkflowError(Exception):
-    """A move that cannot be made. `code` is the machine code the API answers."""
+    """A move that cannot be made. `code` is the machine code the API answers (one per
+    kind: 409, 403, 422); `reason` the finer machine code of why, with `params`, from
+    which the web view says it in the reader's language (feedback/web/errors.py);
+    `message` is the English for API clients and logs."""
 
     code = "illegal_move"
 
-    def __init__(self, message: str, *, details: dict | None = None):
+    def __init__(self, message: str, *, reason: str | None = None,
+                 params: dict | None = None, details: dict | None = None):
         super().__init__(message)
         self.message = message
+        self.reason = reason or self.code
+        self.params = params or {}
         self.details = details or {}
 
 
@@ -120,19 +127,36 @@ def load_for_move(session: Session, report_id: int) -> Report | None:
     ).scalar_one_or_none()
 
 
+def load_extension_for_decision(session: Session, extension_id: int) -> ExtensionRequest | None:
+    """An extension request with its report locked, read after the lock: of two
+    supervisors deciding at once, the second sees the first one's decision."""
+    report_id = session.execute(
+        select(ExtensionRequest.report_id).where(ExtensionRequest.id == extension_id)
+    ).scalar_one_or_none()
+    if report_id is None or load_for_move(session, report_id) is None:
+        return None
+    return session.execute(
+        select(ExtensionRequest).where(ExtensionRequest.id == extension_id)
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
 def check(move_name: str, report: Report, actor: User | None) -> None:
     """Refuse a move this person may not make, or not from this status."""
     move = MOVES[move_name]
     if actor is not None:
         if actor.role not in move.roles:
-            raise NotAllowed(f"Your role ({actor.role}) may not {move_name.replace('_', ' ')}.")
+            raise NotAllowed(f"Your role ({actor.role}) may not {move_name.replace('_', ' ')}.",
+                             reason="role_not_allowed", params={"move": move_name})
         if actor.role == Role.OFFICER and actor.department_id != report.lead_department_id:
-            raise NotAllowed("This report is not your department's.")
+            raise NotAllowed("This report is not your department's.",
+                             reason="not_your_department")
         if actor.role == Role.CITIZEN and actor.id != report.citizen_id:
-            raise NotAllowed("This is not your report.")
+            raise NotAllowed("This is not your report.", reason="not_your_report")
     if report.status not in move.from_statuses:
         raise IllegalMove(
             f"Cannot {move_name.replace('_', ' ')} a report that is {report.status.label}.",
+            reason="wrong_status", params={"move": move_name, "status": report.status},
             details={"status": [str(report.status)],
                      "allowed_from": sorted(str(s) for s in move.from_statuses)},
         )
@@ -172,8 +196,40 @@ def _schedule_routing(session: Session, report: Report, event: ReportEvent) -> N
 
 def _need(value, field: str, message: str):
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise InvalidMove(message, details={field: ["Missing data for required field."]})
+        raise InvalidMove(message, reason="required", params={"field": field},
+                          details={field: ["Missing data for required field."]})
     return value
+
+
+def _end_hold(session: Session, report: Report, *, actor: User | None, now: datetime,
+              why: str, keep_department_id: int | None = None) -> None:
+    """The department that holds the report stops holding it (it answered, returned it, a
+    moderator rejected, merged or re-routed it): its pending extension request is
+    withdrawn, since no supervisor may decide it any more. With `keep_department_id`,
+    that department's request stays (the report is routed to it again)."""
+    if report.assigned_at is None:
+        return  # never held by a department: no request can exist (a routing job's case)
+    # Without flushing the move's half-made changes (a second UPDATE of the report); a
+    # request added in this transaction and not yet flushed is in `session.new`.
+    with session.no_autoflush:
+        pending = set(session.execute(
+            select(ExtensionRequest).where(ExtensionRequest.report_id == report.id,
+                                           ExtensionRequest.state == ExtensionState.PENDING)
+        ).scalars()) if report.id is not None else set()
+    pending |= {item for item in session.new if isinstance(item, ExtensionRequest)
+                and item.report is report and item.state in (None, ExtensionState.PENDING)}
+    if any(item.id is None for item in pending):
+        session.flush()  # only when asked and ended in one transaction: its id, for the event
+    for extension in sorted(pending, key=lambda item: item.id):
+        if extension.state not in (None, ExtensionState.PENDING):
+            continue  # decided in this very transaction
+        if keep_department_id is not None and extension.department_id == keep_department_id:
+            continue
+        extension.state = ExtensionState.WITHDRAWN
+        extension.decided_at = now
+        record(session, report, "extension_withdrawn", actor=actor, now=now, reason_code=why,
+               data={"extension_id": extension.id,
+                     "requested_due_at": extension.requested_due_at.isoformat()})
 
 
 # Moderators ---------------------------------------------------------------------------
@@ -182,7 +238,7 @@ def approve(session: Session, report: Report, *, actor: User, now: datetime) -> 
     """Accept the report; routing (a worker job) finds its department."""
     check("approve", report, actor)
     if report.moderated_at is not None:
-        raise IllegalMove("This report was approved already.")
+        raise IllegalMove("This report was approved already.", reason="already_approved")
     report.moderated_at = now
     event = record(session, report, "approved", actor=actor, now=now, public=True)
     _schedule_routing(session, report, event)
@@ -193,7 +249,7 @@ def reject(session: Session, report: Report, *, actor: User, now: datetime, reas
            note: str | None = None) -> ReportEvent:
     check("reject", report, actor)
     if reason_code not in REJECTION_REASONS:
-        raise InvalidMove("Choose a reason from the list.",
+        raise InvalidMove("Choose a reason from the list.", reason="choose_reason",
                           details={"reason_code": [f"One of: {', '.join(REJECTION_REASONS)}."]})
     reason = REJECTION_REASONS[reason_code] + (f": {nfc(note)}" if note else "")
     report.rejection_code = reason_code
@@ -201,6 +257,7 @@ def reject(session: Session, report: Report, *, actor: User, now: datetime, reas
     report.moderated_at = report.moderated_at or now
     report.manual_routing = None
     deadlines.stop_clock(report)
+    _end_hold(session, report, actor=actor, now=now, why="rejected")
     event = _transition(session, report, S.REJECTED, "rejected", actor=actor, now=now,
                         reason_code=reason_code, note=note, public=True)
     notifications.notify_citizen(session, report, "rejected", now=now, note=reason)
@@ -212,11 +269,13 @@ def mark_duplicate(session: Session, report: Report, original: Report, *, actor:
     check("mark_duplicate", report, actor)
     if original.id == report.id or original.status in (S.REJECTED, S.DUPLICATE):
         raise InvalidMove("Merge into another report that is itself accepted.",
+                          reason="not_mergeable", params={"code": original.tracking_code},
                           details={"duplicate_of": ["Not a report to merge into."]})
     report.duplicate_of = original
     report.moderated_at = report.moderated_at or now
     report.manual_routing = None
     deadlines.stop_clock(report)
+    _end_hold(session, report, actor=actor, now=now, why="merged")
     event = _transition(session, report, S.DUPLICATE, "merged", actor=actor, now=now, note=note,
                         data={"duplicate_of": original.tracking_code}, public=True)
     notifications.notify_citizen(session, report, "duplicate", now=now,
@@ -242,6 +301,12 @@ def assign(session: Session, report: Report, department, coordinators=(), *,
 
 
 def _assign(session, report, department, coordinators, *, actor, now, reason, data, calendar):
+    _end_hold(session, report, actor=actor, now=now, why="reassigned",
+              keep_department_id=department.id)
+    if report.assigned_at is None:
+        # Never assigned, so no coordinators yet: said so, setting the list below loads
+        # nothing (a query per routing job otherwise).
+        set_committed_value(report, "coordinators", [])
     report.lead_department = department
     report.coordinators = [c for c in coordinators if c.id != department.id]
     report.manual_routing = None
@@ -265,7 +330,8 @@ def route_manually(session: Session, report: Report, department, coordinators=()
                    actor: User, now: datetime) -> ReportEvent:
     check("route_manually", report, actor)
     if not department.active:
-        raise InvalidMove("This department is not active.",
+        raise InvalidMove("This department is not active.", reason="department_inactive",
+                          params={"name": department.name},
                           details={"department": ["Not active."]})
     return assign(session, report, department, coordinators, actor=actor, now=now,
                   reason="manual")
@@ -277,13 +343,14 @@ def change_category(session: Session, report: Report, category, *, actor: User,
     check("change_category", report, actor)
     if category.id == report.category_id:
         raise InvalidMove("The report is in this category already.",
-                          details={"category": ["Unchanged."]})
+                          reason="category_unchanged", details={"category": ["Unchanged."]})
     old = report.category.code
     report.category = category
     report.priority = category.priority
     was_routed = report.moderated_at is not None
     from_status = report.status
     if from_status == S.ASSIGNED:
+        _end_hold(session, report, actor=actor, now=now, why="category_changed")
         report.status = S.SUBMITTED
         report.lead_department = None
         report.coordinators = []
@@ -345,12 +412,13 @@ def answer(session: Session, report: Report, *, actor: User, now: datetime, outc
     check("answer", report, actor)
     _need(text, "text", "Write the answer the citizen will read.")
     if len(photos) > 5:
-        raise InvalidMove("At most 5 photos.", details={"photos": ["At most 5 photos."]})
+        raise InvalidMove("At most 5 photos.", reason="too_many_photos", params={"maximum": 5},
+                          details={"photos": ["At most 5 photos."]})
     if outcome == Outcome.FIXED and not photos:
-        raise InvalidMove("Show what was fixed: add 1 to 5 photos.",
+        raise InvalidMove("Show what was fixed: add 1 to 5 photos.", reason="photos_required",
                           details={"photos": ["At least one photo when the outcome is fixed."]})
     if report.answer_review == ReviewState.PENDING:
-        raise IllegalMove("An answer already waits for review.")
+        raise IllegalMove("An answer already waits for review.", reason="answer_awaits_review")
     report.first_response_at = report.first_response_at or now
     report.outcome = outcome
     report.answer_text = nfc(text)
@@ -369,6 +437,7 @@ def answer(session: Session, report: Report, *, actor: User, now: datetime, outc
 
 
 def _resolve(session, report, *, actor, now, note, data) -> ReportEvent:
+    _end_hold(session, report, actor=actor, now=now, why="resolved")
     report.resolved_at = now
     report.rating_due_at = now + timedelta(days=current_app.config["RATING_WINDOW_DAYS"])
     deadlines.stop_clock(report)
@@ -384,7 +453,7 @@ def review_answer(session: Session, report: Report, *, actor: User, now: datetim
                   approve_answer: bool, note: str | None = None) -> ReportEvent:
     check("review_answer", report, actor)
     if report.answer_review != ReviewState.PENDING:
-        raise IllegalMove("No answer waits for review.")
+        raise IllegalMove("No answer waits for review.", reason="no_answer_to_review")
     if approve_answer:
         report.answer_review = ReviewState.APPROVED
         return _resolve(session, report, actor=actor, now=now, note=report.answer_text,
@@ -402,9 +471,10 @@ def return_report(session: Session, report: Report, *, actor: User, now: datetim
     """Not ours: back to the moderators' manual routing queue."""
     check("return", report, actor)
     if reason_code not in RETURN_REASONS:
-        raise InvalidMove("Choose a reason from the list.",
+        raise InvalidMove("Choose a reason from the list.", reason="choose_reason",
                           details={"reason_code": [f"One of: {', '.join(RETURN_REASONS)}."]})
     department = report.lead_department
+    _end_hold(session, report, actor=actor, now=now, why="returned")
     report.lead_department = None
     report.coordinators = []
     report.manual_routing = ManualRouting.RETURNED
@@ -414,27 +484,41 @@ def return_report(session: Session, report: Report, *, actor: User, now: datetim
                        data={"department": department.code if department else None})
 
 
+def extension_asked(session: Session, report: Report) -> bool:
+    """Whether the department holding the report has used its one extension request: one
+    pending or decided. A request withdrawn because the report left the department (or
+    was answered) gave no time and does not count; another department the report is
+    routed to asks on its own."""
+    return session.execute(
+        select(func.count()).select_from(ExtensionRequest)
+        .where(ExtensionRequest.report_id == report.id,
+               ExtensionRequest.department_id == report.lead_department_id,
+               ExtensionRequest.state != ExtensionState.WITHDRAWN)
+    ).scalar() > 0
+
+
 def request_extension(session: Session, report: Report, *, actor: User, now: datetime,
                       reason: str, new_due_at: datetime) -> ExtensionRequest:
-    """Once per report, before the deadline, within the category's limit."""
+    """Once per department holding the report (`extension_asked`), before the deadline,
+    within the category's limit."""
     check("request_extension", report, actor)
     _need(reason, "reason", "Say why more time is needed.")
     if report.resolve_due_at is None or report.due_at is None:
-        raise IllegalMove("Acknowledge the report first: its resolution deadline is not set.")
+        raise IllegalMove("Acknowledge the report first: its resolution deadline is not set.",
+                          reason="not_acknowledged")
     if now >= report.resolve_due_at:
-        raise IllegalMove("The deadline has passed: an extension is asked before it.")
-    asked = session.execute(
-        select(func.count()).select_from(ExtensionRequest)
-        .where(ExtensionRequest.report_id == report.id)
-    ).scalar()
-    if asked:
-        raise IllegalMove("An extension can be asked once.")
+        raise IllegalMove("The deadline has passed: an extension is asked before it.",
+                          reason="deadline_passed")
+    if extension_asked(session, report):
+        raise IllegalMove("An extension can be asked once.", reason="extension_asked")
     latest = deadlines.latest_extension_due(report, calendar=_calendar(session))
     if latest is None:
-        raise IllegalMove("This category allows no extension.")
+        raise IllegalMove("This category allows no extension.", reason="no_extension")
     if not report.resolve_due_at < new_due_at <= latest:
         raise InvalidMove(
             "The new date must be after the deadline and within the category's limit.",
+            reason="extension_date",
+            params={"earliest": report.resolve_due_at, "latest": latest},
             details={"new_due_at": [f"Between {report.resolve_due_at.isoformat()} and "
                                     f"{latest.isoformat()}."]})
     extension = ExtensionRequest(report=report, department_id=report.lead_department_id,
@@ -453,9 +537,16 @@ def decide_extension(session: Session, extension: ExtensionRequest, *, actor: Us
                      now: datetime, approve_extension: bool,
                      note: str | None = None) -> ExtensionRequest:
     report = extension.report
-    check("decide_extension", report, actor)
+    if extension.state == ExtensionState.WITHDRAWN:
+        raise IllegalMove("This request was withdrawn: its department no longer holds the "
+                          "report.", reason="extension_withdrawn")
     if extension.state != ExtensionState.PENDING:
-        raise IllegalMove("This extension was decided already.")
+        raise IllegalMove("This extension was decided already.", reason="extension_decided")
+    check("decide_extension", report, actor)
+    if report.lead_department_id != extension.department_id:
+        raise IllegalMove("The department that asked no longer holds this report.",
+                          reason="extension_not_held")
+    report.updated_at = now  # a decision is a move: forms made before it are stale
     extension.state = ExtensionState.APPROVED if approve_extension else ExtensionState.REFUSED
     extension.decided_by_id = actor.id
     extension.decided_at = now
@@ -488,7 +579,7 @@ def rate(session: Session, report: Report, *, actor: User, now: datetime, rating
     """The citizen rates the answer; the report closes."""
     check("rate", report, actor)
     if report.rating_due_at is not None and now > report.rating_due_at:
-        raise IllegalMove("The rating window has closed.")
+        raise IllegalMove("The rating window has closed.", reason="rating_closed")
     report.rating = rating
     report.rating_comment = nfc(comment) if comment else None
     report.rated_at = now
@@ -503,7 +594,7 @@ def reopen(session: Session, report: Report, *, actor: User, now: datetime,
     check("reopen", report, actor)
     _need(reason, "reason", "Say what is still wrong.")
     if report.rating_due_at is not None and now > report.rating_due_at:
-        raise IllegalMove("The window to reopen has closed.")
+        raise IllegalMove("The window to reopen has closed.", reason="reopen_closed")
     report.reopen_count += 1
     report.resolved_at = None
     report.rating_due_at = None

@@ -3,7 +3,7 @@ accounts and roles, and calendar overrides. Thin: each form calls one service fu
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from feedback.extensions import db
@@ -20,8 +20,8 @@ from feedback.models import (
     Urgency,
     User,
 )
-from feedback.services import administration, overrides
-from feedback.services.demo import PROVINCE_CODE
+from feedback.services import administration, areas, overrides
+from feedback.web import errors
 from feedback.web.auth import current_staff, staff_required
 from feedback.web.common import now
 from feedback.web.i18n import gettext as _
@@ -39,25 +39,39 @@ URGENCY_LABELS = {Urgency.NORMAL: "Thông thường", Urgency.COMPLEX: "Phức t
                   Urgency.URGENT: "Khẩn cấp"}
 
 
-def _refused(error: administration.Refused):
+def _refused(error):
+    """An administration or calendar refusal, said in the reader's language."""
     db.session.rollback()
-    flash(_("Chưa lưu: %(field)s — %(message)s", field=error.field, message=error.message),
-          "error")
+    field, why = errors.refusal_message(error)
+    flash(_("Chưa lưu: %(field)s — %(message)s", field=field, message=why), "error")
 
 
-def _departments():
+def _departments(*current: Department | None):
+    """The departments a select offers: the active ones, and the form's `current` value
+    even if inactive (the template marks it), so saving keeps it."""
+    shown = Department.active.is_(True)
+    kept = [department.id for department in current if department is not None]
+    if kept:
+        shown = or_(shown, Department.id.in_(kept))
     return db.session.execute(
-        select(Department).where(Department.active.is_(True)).order_by(Department.kind,
-                                                                      Department.name)
+        select(Department).where(shown).order_by(Department.kind, Department.name)
     ).scalars().all()
 
 
-def _province_areas():
-    """The province of the deployment and its communes, for area choices."""
-    return db.session.execute(
-        select(Area).where((Area.code == PROVINCE_CODE) | (Area.province_code == PROVINCE_CODE))
-        .order_by(Area.level.desc(), Area.name)
-    ).scalars().all()
+def _areas(*current: str | None):
+    """[(province, communes)] to choose an area from: the provinces the deployment's
+    departments serve (`areas.deployment_areas`, as Open311 offers), and the province of
+    a `current` value outside them."""
+    offered = areas.deployment_areas(db.session)
+    listed = {province.code for province, _communes in offered}
+    listed |= {commune.code for _province, communes in offered for commune in communes}
+    for code in current:
+        area = db.session.get(Area, code) if code and code not in listed else None
+        if area is not None:
+            province = db.session.get(Area, area.province_code) if area.province_code else area
+            offered.append((province, [area] if area is not province else []))
+            listed.add(code)
+    return offered
 
 
 @bp.get("/")
@@ -96,7 +110,7 @@ def departments():
                                     | Department.code.ilike(f"%{query}%"))
     return render_template("web/admin/departments.html",
                            departments=db.session.execute(statement).scalars().all(),
-                           all_departments=_departments(), areas=_province_areas(),
+                           all_departments=_departments(), areas=_areas(),
                            kinds=KIND_LABELS, q=query, editing=None)
 
 
@@ -113,8 +127,8 @@ def department(department_id):
         except administration.Refused as error:
             _refused(error)
     return render_template("web/admin/department_form.html", item=item,
-                           all_departments=_departments(), areas=_province_areas(),
-                           kinds=KIND_LABELS)
+                           all_departments=_departments(item.parent),
+                           areas=_areas(item.area_code), kinds=KIND_LABELS)
 
 
 # Categories -------------------------------------------------------------------------------
@@ -154,9 +168,8 @@ def rules():
             db.session.commit()
             flash(_("Đã thêm quy tắc định tuyến."), "success")
             return redirect(url_for(".rules", category=fields.get("category_id")))
-        except (administration.Refused, ValueError) as error:
-            _refused(error if isinstance(error, administration.Refused)
-                     else administration.Refused("category_id", str(error)))
+        except administration.Refused as error:
+            _refused(error)
     categories_ = db.session.execute(select(Category).order_by(Category.sort_order)).scalars().all()
     chosen = request.args.get("category", type=int) or (categories_[0].id if categories_ else None)
     items = db.session.execute(
@@ -167,7 +180,7 @@ def rules():
                   RoutingRule.priority.desc())
     ).unique().scalars().all()
     return render_template("web/admin/rules.html", items=items, categories=categories_,
-                           chosen=chosen, departments=_departments(), areas=_province_areas())
+                           chosen=chosen, departments=_departments(), areas=_areas())
 
 
 @bp.post("/rules/<int:rule_id>/<any(enable, disable):action>")
@@ -215,8 +228,8 @@ def user(user_id):
             return redirect(url_for(".users"))
         except administration.Refused as error:
             _refused(error)
-    return render_template("web/admin/user_form.html", item=item, departments=_departments(),
-                           roles=sorted(STAFF_ROLES))
+    return render_template("web/admin/user_form.html", item=item,
+                           departments=_departments(item.department), roles=sorted(STAFF_ROLES))
 
 
 # Calendar overrides -----------------------------------------------------------------------
@@ -239,9 +252,7 @@ def calendar():
                 flash(_("Đã thêm ngày %(day)s.", day=day.strftime("%d/%m/%Y")), "success")
                 return redirect(url_for(".calendar"))
             except overrides.OverrideRefused as refusal:
-                db.session.rollback()
-                flash(_("Chưa lưu: %(field)s — %(message)s", field=refusal.field,
-                        message=refusal.message), "error")
+                _refused(refusal)
     return render_template("web/admin/calendar.html",
                            items=overrides.list_overrides(db.session), kinds=list(OverrideKind))
 

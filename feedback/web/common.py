@@ -44,10 +44,15 @@ def locked_report(tracking_code: str) -> Report:
     """The report, locked for a move, after checking the form was made from its current
     version: a stale form (someone else moved it since) is refused, not applied."""
     report = workflow.load_for_move(db.session, report_id_or_404(tracking_code))
+    check_version(report)
+    return report
+
+
+def check_version(report: Report) -> None:
+    """Refuse a form made from another version of the report than the one now stored."""
     sent = request.form.get("version", "")
     if not sent.isdigit() or int(sent) != report.version:
         raise StaleForm()
-    return report
 
 
 STALE_FORM = "Người khác vừa thay đổi phản ánh này. Hãy xem lại trang đã tải lại rồi thao tác."
@@ -66,29 +71,23 @@ def parse(schema: ma.Schema, fields: dict) -> dict:
 
 
 def flash_errors(error: Exception) -> None:
-    """Tell the person why their action was refused, in their language where we can."""
+    """Tell the person why their action was refused, in their language: from the refusal's
+    machine code (feedback/web/errors.py), never the services' English."""
+    from feedback.web import errors
+
     if isinstance(error, StaleForm):
         flash(_(STALE_FORM), "error")
     elif isinstance(error, ma.ValidationError):
-        problems = "; ".join(f"{field}: {' '.join(map(str, messages))}"
-                             for field, messages in _flat(error.messages).items())
-        flash(_("Thông tin chưa hợp lệ: %(problems)s", problems=problems), "error")
+        flash(_("Thông tin chưa hợp lệ: %(problems)s",
+                problems=errors.validation_message(error)), "error")
     elif isinstance(error, workflow.NotAllowed):
-        flash(_("Bạn không có quyền thực hiện thao tác này.") + " " + error.message, "error")
+        flash(_("Bạn không có quyền thực hiện thao tác này.") + " "
+              + errors.workflow_message(error), "error")
     elif isinstance(error, workflow.WorkflowError):
-        details = "; ".join(f"{field}: {' '.join(map(str, messages))}"
-                            for field, messages in error.details.items()
-                            if field not in ("status", "allowed_from"))
-        flash(_("Không thực hiện được: %(reason)s",
-                reason=error.message + (f" ({details})" if details else "")), "error")
+        flash(_("Không thực hiện được: %(reason)s", reason=errors.workflow_message(error)),
+              "error")
     else:
         raise error
-
-
-def _flat(messages) -> dict:
-    if isinstance(messages, dict):
-        return messages
-    return {"_": messages}
 
 
 # Jinja filters ----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""Officers' pages: their department's queue, soonest deadline first, with filters; and the
-moves a department makes on a report (acknowledge, ask the citizen for more, answer with
-photos, return as not ours, ask for more time)."""
+"""Officers' pages: their department's queue, soonest deadline first, with filters (the
+reports it coordinates among them, marked); and the moves the lead department makes on a
+report (acknowledge, ask the citizen for more, answer with photos, return as not ours,
+ask for more time)."""
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -9,17 +10,18 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from sqlalchemy.orm.exc import StaleDataError
 
 from feedback.extensions import db
-from feedback.models import OPEN_STATUSES, Photo, PhotoKind, PhotoState, Report, ReportStatus, Role, User
+from feedback.models import OPEN_STATUSES, ReportStatus, Role
 from feedback.schemas.workflow import (
     AnswerSchema,
     ExtensionRequestSchema,
     QuestionSchema,
     ReturnSchema,
 )
-from feedback.services import intake, outbox, queues, workflow
+from feedback.services import coordination, intake, queues, workflow
 from feedback.services.intake import MAX_PHOTOS, SubmissionRefused
 from feedback.web.auth import current_staff, staff_required
 from feedback.web.common import StaleForm, flash_errors, locked_report, now, parse, report_page
+from feedback.web.errors import photo_problems
 from feedback.web.i18n import gettext as _
 
 bp = Blueprint("department", __name__)
@@ -45,9 +47,11 @@ def queue():
     user = current_staff()
     filters = _filters(request.args)
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    items, total = queues.department_queue(db.session, user.department_id, filters=filters,
-                                           limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
-    categories, communes = queues.department_facets(db.session, user.department_id)
+    # The reports the department leads and, marked "Phối hợp", those it coordinates.
+    items, total = coordination.department_queue(db.session, user.department_id,
+                                                 filters=filters, limit=PER_PAGE,
+                                                 offset=(page - 1) * PER_PAGE)
+    categories, communes = coordination.department_facets(db.session, user.department_id)
     moment = now()
     return render_template(
         "web/department_queue.html", items=items, total=total, page=page, per_page=PER_PAGE,
@@ -56,22 +60,28 @@ def queue():
         open_statuses=OPEN_STATUSES, now=moment, department=user.department)
 
 
-def _act(tracking_code: str, move, *, success: str):
+def _act(tracking_code: str, move, *, success: str,
+         originals: intake.StoredOriginals | None = None):
+    """Make the move and commit it; a refusal is shown on the report's page, and the
+    originals the move stored (an answer's photos) are removed again."""
     user = current_staff()
     try:
-        report = locked_report(tracking_code)
-        move(report, user)
-        db.session.commit()
+        try:
+            report = locked_report(tracking_code)
+            move(report, user)
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            if originals is not None:
+                originals.discard(db.session)
+            raise
     except (StaleForm, StaleDataError) as error:
-        db.session.rollback()
         flash_errors(StaleForm() if isinstance(error, StaleDataError) else error)
     except (ma.ValidationError, workflow.WorkflowError) as error:
-        db.session.rollback()
         flash_errors(error)
     except SubmissionRefused as refusal:
-        db.session.rollback()
-        problems = "; ".join(" ".join(messages) for messages in refusal.details.values())
-        flash(_("Ảnh không hợp lệ: %(problems)s", problems=problems), "error")
+        flash(_("Ảnh không hợp lệ: %(problems)s", problems=photo_problems(refusal.details)),
+              "error")
     else:
         flash(success, "success")
         if report.lead_department_id != user.department_id:
@@ -102,6 +112,8 @@ def request_info(tracking_code):
 @bp.post("/reports/<tracking_code>/answer")
 @staff_required(Role.OFFICER)
 def answer(tracking_code):
+    originals = intake.StoredOriginals(intake.photo_storage())
+
     def move(report, user):
         body = parse(AnswerSchema(), {"outcome": request.form.get("outcome"),
                                       "text": request.form.get("text")})
@@ -109,12 +121,16 @@ def answer(tracking_code):
                    for upload in request.files.getlist("photos") if upload.filename]
         if len(uploads) > MAX_PHOTOS:
             raise workflow.InvalidMove(_("Tối đa %(n)s ảnh.", n=MAX_PHOTOS))
-        # Checked before anything is stored; stored before the answer names them.
-        photos = _store_answer_photos(report, uploads, user)
+        # Who and from which status, before anything is stored; the photos are stored
+        # before the answer names them, and removed again (`_act`) if it is refused.
+        workflow.check("answer", report, user)
+        photos = intake.store_answer_photos(db.session, report, uploads, uploader=user,
+                                            now=now(), config=current_app.config,
+                                            originals=originals)
         workflow.answer(db.session, report, actor=user, now=now(), photos=photos, **body)
 
     return _act(tracking_code, move, success=_("Đã gửi kết quả xử lý %(code)s.",
-                                               code=tracking_code))
+                                               code=tracking_code), originals=originals)
 
 
 @bp.post("/reports/<tracking_code>/return")
@@ -150,29 +166,3 @@ def _end_of_working_day(text: str) -> str | None:
     closing = max(end for _start, end in current_app.config["WORKING_HOURS"])
     zone = ZoneInfo(current_app.config["TIME_ZONE"])
     return datetime.combine(day, time(closing.hour, closing.minute), zone).isoformat()
-
-
-def _store_answer_photos(report: Report, uploads: list[bytes], user: User) -> list[Photo]:
-    """Proof photos through intake's pipeline: checked by their bytes (all refused if one
-    is bad), the original stored, the public copies made by the photo job after commit."""
-    if not uploads:
-        return []
-    infos = intake.inspect_photos(uploads, current_app.config)
-    storage = intake.photo_storage()
-    moment = now()
-    photos = []
-    for position, (info, data) in enumerate(zip(infos, uploads)):
-        key = intake.original_key(info)
-        if not storage.exists(key):
-            storage.put(key, data, info.content_type)
-        photo = Photo(report_id=report.id, kind=PhotoKind.ANSWER, position=position,
-                      state=PhotoState.PENDING, uploaded_by_id=user.id, original_key=key,
-                      original_sha256=info.sha256, original_format=info.type,
-                      original_bytes=len(data), created_at=moment)
-        db.session.add(photo)
-        photos.append(photo)
-    db.session.flush()
-    for photo in photos:
-        outbox.schedule(db.session, intake.PROCESS_PHOTO, photo.id, queue=intake.PHOTO_QUEUE,
-                        key=f"photo-{photo.id}")
-    return photos

@@ -115,9 +115,9 @@ MESSAGES_EN: dict[str, str] = {
     "Đổi lĩnh vực": "Change category",
     "Lưu lĩnh vực": "Save category",
     "Biên tập thông tin cá nhân": "Remove personal data",
-    "Xoá số điện thoại, biển số, tên người... khỏi nội dung. Bản gốc được giữ, chỉ quản trị viên xem được.":
-        "Take phone numbers, number plates, names... out of the text. The original is kept, "
-        "for administrators only.",
+    "Xoá số điện thoại, biển số, tên người... khỏi tiêu đề và nội dung. Bản gốc được giữ, chỉ quản trị viên xem được.":
+        "Take phone numbers, number plates, names... out of the title and the text. The "
+        "original is kept, for administrators only.",
     "Lưu nội dung đã biên tập": "Save the edited text",
     "Từ chối": "Reject",
     "Lý do (công dân sẽ thấy)": "Reason (the citizen sees it)",
@@ -214,6 +214,7 @@ MESSAGES_EN: dict[str, str] = {
     "Đề nghị gia hạn": "Extension requests",
     "Đồng ý gia hạn": "Extension approved",
     "Không đồng ý gia hạn": "Extension refused",
+    "Đề nghị gia hạn không còn hiệu lực": "Extension request withdrawn",
     "Công dân đánh giá": "Citizen rated the answer",
     "Công dân mở lại": "Citizen reopened it",
     "Đã đóng": "Closed",
@@ -405,4 +406,124 @@ MESSAGES_EN: dict[str, str] = {
     "Đã thêm ngày %(day)s.": "%(day)s added.",
     "Đã xoá ngày %(day)s.": "%(day)s removed.",
     "Chưa lưu: %(field)s — %(message)s": "Not saved: %(field)s — %(message)s",
+    # Who holds a report in the supervisors' queues
+    "chờ kiểm duyệt": "awaiting moderation",
+    "chờ định tuyến thủ công": "awaiting manual routing",
+    "đơn vị trả lại, chờ định tuyến": "returned by a department, awaiting routing",
+    # Extension requests
+    "Không còn hiệu lực": "Withdrawn",
+    # Administration
+    "ngừng hoạt động": "inactive",
+    # Redaction
+    "Tiêu đề": "Title",
+    # Claims on a report
+    "Trả lại hàng chờ": "Back to the queue",
+    "Bỏ nhận phản ánh này để người khác xử lý": "Let go of this report so that someone else can take it",
+    "Đã trả %(code)s lại hàng chờ.": "%(code)s is back in the queue.",
+    "%(name)s đã nhận phản ánh này. Các thao tác đã bị khoá; hãy tải lại trang.":
+        "%(name)s has taken this report. Its forms are locked; reload the page.",
+    "Không gia hạn được quyền xử lý phản ánh này (mất kết nối hoặc hết phiên). Các thao tác đã bị khoá; hãy tải lại trang.":
+        "Your hold on this report could not be renewed (connection lost or session ended). Its forms are locked; reload the page.",
+    "Phản ánh này vừa được xử lý ở nơi khác. Các thao tác đã bị khoá; hãy tải lại trang.":
+        "This report was just handled elsewhere. Its forms are locked; reload the page.",
+    # Why a service refused (feedback/web/errors.py)
+    "Vai trò của bạn không được %(move)s phản ánh.": "Your role may not %(move)s a report.",
+    "Phản ánh này không thuộc đơn vị của bạn.": "This report is not your department's.",
+    "Đây không phải phản ánh của bạn.": "This is not your report.",
+    "Chỉ kiểm duyệt viên và quản trị viên được làm việc này.":
+        "Only moderators and administrators may do this.",
+    "Không thể %(move)s phản ánh đang ở trạng thái “%(status)s”.":
+        "Cannot %(move)s a report that is “%(status)s”.",
+    "Hãy nhập %(field)s.": "Fill in %(field)s.",
+    "Phản ánh này đã được tiếp nhận.": "This report was approved already.",
+    "Hãy chọn lý do trong danh sách.": "Choose a reason from the list.",
+    "Không thể gộp vào %(code)s: hãy chọn một phản ánh đã được tiếp nhận và chưa bị gộp.":
+        "Cannot merge into %(code)s: choose a report that was accepted and not merged itself.",
+    "Đơn vị %(name)s đã ngừng hoạt động.": "%(name)s is no longer active.",
+    "Phản ánh đã thuộc lĩnh vực này.": "The report is in this category already.",
+    "Tối đa %(maximum)s ảnh.": "At most %(maximum)s photos.",
+    "Đã khắc phục thì cần kèm 1–5 ảnh kết quả.": "Show what was fixed: add 1 to 5 photos.",
+    "Đã có kết quả đang chờ lãnh đạo duyệt.": "An answer already waits for review.",
+    "Không có kết quả nào chờ duyệt.": "No answer waits for review.",
+    "Hãy tiếp nhận xử lý trước: phản ánh chưa có hạn giải quyết.":
+        "Acknowledge the report first: it has no resolution deadline yet.",
+    "Đã quá hạn: chỉ được xin gia hạn trước hạn.":
+        "The deadline has passed: an extension is asked before it.",
+    "Đơn vị chỉ được xin gia hạn một lần.": "A department may ask for an extension once.",
+    "Lĩnh vực này không cho phép gia hạn.": "This category allows no extension.",
+    "Hạn mới phải sau %(earliest)s và không muộn hơn %(latest)s.":
+        "The new date must be after %(earliest)s and no later than %(latest)s.",
+    "Đề nghị gia hạn này không còn hiệu lực: đơn vị đề nghị không còn xử lý phản ánh.":
+        "This extension request was withdrawn: the department that asked no longer holds the report.",
+    "Đề nghị gia hạn này đã được quyết định.": "This extension request was decided already.",
+    "Đơn vị đề nghị gia hạn không còn xử lý phản ánh này.":
+        "The department that asked for the extension no longer holds this report.",
+    "Đã hết thời hạn đánh giá.": "The rating window has closed.",
+    "Đã hết thời hạn mở lại phản ánh.": "The window to reopen has closed.",
+    "%(field)s dài quá %(maximum)s ký tự.": "%(field)s is longer than %(maximum)s characters.",
+    "Nội dung không được để trống.": "The text cannot be empty.",
+    "Nội dung không thay đổi.": "The text is unchanged.",
+    "Ảnh này đã được ẩn.": "This photo is hidden already.",
+    "Ảnh này không bị ẩn.": "This photo is not hidden.",
+    "chưa nhập": "missing",
+    "không hợp lệ": "not valid",
+    "bắt buộc nhập.": "required.",
+    "tối đa %(maximum)s ký tự.": "at most %(maximum)s characters.",
+    "giá trị không hợp lệ.": "not a valid value.",
+    "không được chứa ký tự điều khiển.": "no control characters.",
+    "không có đơn vị này.": "no such department.",
+    "đơn vị %(name)s đã ngừng hoạt động.": "%(name)s is no longer active.",
+    "không có địa bàn %(code)s.": "no area %(code)s.",
+    "đã có đơn vị mã %(code)s.": "a department %(code)s exists already.",
+    "hãy chọn loại đơn vị.": "choose a kind.",
+    "một đơn vị không thể là cấp trên của chính nó hay của đơn vị cấp trên của nó.":
+        "a department cannot be the parent of itself or of its own parents.",
+    "hãy chọn thông thường, phức tạp hoặc khẩn cấp.": "choose normal, complex or urgent.",
+    "hãy nhập một số nguyên.": "a whole number.",
+    "từ %(minimum)s đến %(maximum)s.": "from %(minimum)s to %(maximum)s.",
+    "một số nguyên rồi m, h hoặc d, ví dụ 30m, 8h, 5d.":
+        "a whole number then m, h or d, such as 30m, 8h, 5d.",
+    "hãy chọn lĩnh vực.": "choose a category.",
+    "hãy chọn đơn vị chủ trì.": "choose the lead department.",
+    "hãy chọn vai trò.": "choose a role.",
+    "công dân tự đăng ký trong ứng dụng.": "citizens sign up in the app.",
+    "tên đăng nhập %(username)s đã có người dùng.": "the username %(username)s is taken.",
+    "cán bộ đơn vị phải thuộc một đơn vị.": "an officer belongs to a department.",
+    "ít nhất %(minimum)s ký tự.": "at least %(minimum)s characters.",
+    "không phải tài khoản cán bộ.": "not a staff account.",
+    "bạn không thể tự bỏ quyền quản trị của mình.":
+        "you cannot take away your own administration rights.",
+    "ngày %(day)s đã được khai báo; hãy xoá trước.": "%(day)s has an override already; remove it first.",
+    "ngày %(day)s vốn đã là ngày nghỉ.": "%(day)s is not a working day already.",
+    "ngày %(day)s vốn đã là ngày làm việc.": "%(day)s is a working day already.",
+    # Moves and fields, as a refusal names them
+    "tiếp nhận": "approve",
+    "từ chối": "reject",
+    "gộp trùng": "merge",
+    "chuyển đơn vị xử lý": "route",
+    "đổi lĩnh vực": "recategorise",
+    "tiếp nhận xử lý": "acknowledge",
+    "đề nghị công dân bổ sung": "ask the citizen about",
+    "bổ sung thông tin": "add information to",
+    "trả lời kết quả": "answer",
+    "trả lại": "return",
+    "xin gia hạn": "ask for more time on",
+    "quyết định gia hạn": "decide an extension on",
+    "duyệt kết quả": "review the answer of",
+    "đánh giá": "rate",
+    "mở lại": "reopen",
+    "Email": "Email",
+    "Nội dung trả lời": "Answer",
+    "Phản ánh trùng": "Duplicate of",
+    "Quyết định": "Decision",
+    "Ảnh": "Photos",
+    "tệp rỗng": "empty file",
+    "tệp quá lớn": "file too large",
+    "ảnh quá lớn (quá nhiều điểm ảnh)": "picture too large (too many pixels)",
+    "không phải là ảnh": "not a picture",
+    "định dạng không được nhận (chỉ JPEG, PNG, WebP, HEIC)": "type not taken (JPEG, PNG, WebP, HEIC only)",
+    "ảnh bị cắt dở, hãy gửi lại": "picture cut off, send it again",
+    "ảnh bị hỏng, không đọc được": "picture damaged, cannot be read",
+    "quá số ảnh cho phép": "more photos than allowed",
+    "ảnh %(n)s: %(why)s": "photo %(n)s: %(why)s",
 }

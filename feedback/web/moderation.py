@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from feedback.extensions import db
-from feedback.models import Category, Department, Photo, Report, Role
+from feedback.models import Category, Department, Photo, Report, ReportStatus, Role
 from feedback.schemas.workflow import CategorySchema, DuplicateSchema, RejectSchema, RouteSchema
 from feedback.services import moderation, queues, workflow
 from feedback.web.auth import current_staff, safe_next, staff_required
@@ -60,9 +60,20 @@ def routing():
                            now=now())
 
 
-def _act(tracking_code: str, move, *, success: str, back_to_queue: bool = True):
+def waits_for_moderator(report: Report) -> bool:
+    """Whether the report still waits for a moderator: not yet moderated, or approved and
+    waiting to be routed by hand. A moderator's claim lasts as long as this holds."""
+    return report.status == ReportStatus.SUBMITTED and (
+        report.moderated_at is None or report.manual_routing is not None)
+
+
+def _act(tracking_code: str, move, *, success: str, edit: bool = False):
     """Lock the report, refuse a stale form or another moderator's claim, make the move,
-    commit; tell the person what happened."""
+    commit; tell the person what happened.
+
+    A move that ends moderation (approve, reject, merge, route, or a new category that
+    routes the report again) lets go of the claim and goes back to the queue. An `edit`
+    (personal data, a photo) keeps the claim and the page."""
     user = current_staff()
     try:
         report = locked_report(tracking_code)
@@ -83,10 +94,10 @@ def _act(tracking_code: str, move, *, success: str, back_to_queue: bool = True):
         flash_errors(error)
         return report_page(tracking_code)
     flash(success, "success")
-    if back_to_queue:
-        claims().release(report.id, user)
-        return redirect(safe_next(request.form.get("next")) or url_for(".queue"))
-    return report_page(tracking_code)
+    if edit or waits_for_moderator(report):
+        return report_page(tracking_code)
+    claims().release(report.id, user)
+    return redirect(safe_next(request.form.get("next")) or url_for(".queue"))
 
 
 @bp.post("/reports/<tracking_code>/approve")
@@ -121,7 +132,8 @@ def duplicate(tracking_code):
             select(Report).where(Report.tracking_code == body["duplicate_of"])
         ).scalar_one_or_none()
         if original is None:
-            raise workflow.InvalidMove(_("Không có phản ánh %(code)s.", code=body["duplicate_of"]))
+            raise workflow.InvalidMove(f"No report {body['duplicate_of']}.", reason="unknown_report",
+                                       params={"code": body["duplicate_of"]})
         workflow.mark_duplicate(db.session, report, original, actor=user, now=now(),
                                 note=body["note"])
 
@@ -138,7 +150,7 @@ def route(tracking_code):
         departments = _departments_by_code([body["department"], *body["coordinators"]])
         lead = departments.get(body["department"])
         if lead is None:
-            raise workflow.InvalidMove(_("Hãy chọn đơn vị xử lý."),
+            raise workflow.InvalidMove("Choose the lead department.", reason="choose_department",
                                        details={"department": ["Unknown code."]})
         coordinators = [departments[code] for code in body["coordinators"]
                         if code in departments and code != lead.code]
@@ -156,22 +168,23 @@ def change_category(tracking_code):
         category = db.session.execute(
             select(Category).where(Category.code == body["category"])).scalar_one_or_none()
         if category is None:
-            raise workflow.InvalidMove(_("Hãy chọn lĩnh vực."))
+            raise workflow.InvalidMove("Choose a category.", reason="choose_category")
         workflow.change_category(db.session, report, category, actor=user, now=now())
 
-    return _act(tracking_code, move, success=_("Đã đổi lĩnh vực của %(code)s.", code=tracking_code),
-                back_to_queue=False)
+    return _act(tracking_code, move, success=_("Đã đổi lĩnh vực của %(code)s.", code=tracking_code))
 
 
 @bp.post("/reports/<tracking_code>/redact")
 @staff_required(*MODERATORS)
 def redact(tracking_code):
+    # Only the fields the form sent: an older form without a title leaves the title be.
+    fields = {name: request.form[name] for name in ("title", "description")
+              if name in request.form}
     return _act(tracking_code,
-                lambda report, user: moderation.redact_description(
-                    db.session, report, actor=user, now=now(),
-                    text=request.form.get("description", "")),
+                lambda report, user: moderation.redact(db.session, report, actor=user,
+                                                       now=now(), **fields),
                 success=_("Đã lưu nội dung đã biên tập; bản gốc được giữ cho quản trị viên."),
-                back_to_queue=False)
+                edit=True)
 
 
 @bp.post("/reports/<tracking_code>/photos/<int:photo_id>/<any(hide, show):action>")
@@ -180,7 +193,7 @@ def photo_visibility(tracking_code, photo_id, action):
     def move(report, user):
         photo = db.session.get(Photo, photo_id)
         if photo is None or photo.report_id != report.id:
-            raise workflow.InvalidMove(_("Ảnh không thuộc phản ánh này."))
+            raise workflow.InvalidMove("Not a photo of this report.", reason="photo_not_of_report")
         if action == "hide":
             moderation.hide_photo(db.session, photo, actor=user, now=now(),
                                   reason=request.form.get("reason"))
@@ -188,24 +201,37 @@ def photo_visibility(tracking_code, photo_id, action):
             moderation.show_photo(db.session, photo, actor=user, now=now())
 
     success = _("Đã ẩn ảnh.") if action == "hide" else _("Đã hiện lại ảnh.")
-    return _act(tracking_code, move, success=success, back_to_queue=False)
+    return _act(tracking_code, move, success=success, edit=True)
 
 
 @bp.post("/reports/<tracking_code>/claim")
 @staff_required(*MODERATORS)
 def claim(tracking_code):
-    """Renew one's claim while the report stays open (called by the page every 2 minutes)."""
-    held = claims().take(report_id_or_404(tracking_code), current_staff())
+    """Renew one's claim while the report stays open (the page asks every 2 minutes).
+
+    Answers whether the claim is this person's (`claimed`), who holds it otherwise, and
+    whether the report moved on meanwhile (`moved`: no longer waiting for a moderator,
+    so no claim is taken). `available` false: claims are off (Redis away), nothing to say.
+    """
+    report_id = report_id_or_404(tracking_code)
+    moved = not waits_for_moderator(db.session.get(Report, report_id))
+    answer = {"claimed": False, "available": True, "moved": moved, "holder": None,
+              "until": None}
+    if moved:
+        return jsonify(answer)
+    held = claims().take(report_id, current_staff())
     if held is None:
-        return jsonify({"claimed": False}), 200
-    return jsonify({"claimed": held.user_id == current_staff().id, "holder": held.name,
+        return jsonify({**answer, "available": False})
+    return jsonify({**answer, "claimed": held.held_by(current_staff()), "holder": held.name,
                     "until": held.until.isoformat()})
 
 
 @bp.post("/reports/<tracking_code>/release")
 @staff_required(*MODERATORS)
 def release(tracking_code):
+    """Give the report back to the queue: others may take it at once."""
     claims().release(report_id_or_404(tracking_code), current_staff())
+    flash(_("Đã trả %(code)s lại hàng chờ.", code=tracking_code), "info")
     return redirect(url_for(".queue"))
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from feedback.api.public import filters_from, scorecard_limit, scorecards_for, today
 from feedback.extensions import client_address, db, limiter
 from feedback.models import STATUS_LABELS, Category, Department
-from feedback.services import open311, public
+from feedback.services import areas, public
 
 bp = Blueprint("public_web", __name__, url_prefix="/cong-khai")
 
@@ -56,7 +56,7 @@ def _choices() -> dict:
         "departments": session.execute(
             select(Department.code, Department.name).where(Department.active.is_(True))
             .order_by(Department.name)).all(),
-        "communes": open311.deployment_communes(session),
+        "communes": areas.deployment_communes(session),
         "statuses": [(str(s), STATUS_LABELS[s]) for s in public.PUBLIC_STATUSES],
     }
 

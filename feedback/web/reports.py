@@ -2,7 +2,8 @@
 may make on it; and its photos, served to staff only.
 
 What a department sees follows the API's rules (`feedback.api.workflow.staff_view`): an
-officer sees only their department's reports, and never who sent an anonymous one.
+officer sees only the reports their department leads or coordinates, and never who sent
+an anonymous one.
 """
 import math
 
@@ -27,7 +28,7 @@ from feedback.models import (
     User,
 )
 from feedback.services import deadlines, intake, moderation, queues, workflow
-from feedback.services.access import can_see_department_work
+from feedback.services.access import can_see_report, coordinates
 from feedback.services.storage import InvalidKey, PhotoNotFound, check_key
 from feedback.web.auth import current_staff, staff_required
 from feedback.web.common import claims, now
@@ -55,6 +56,7 @@ EVENT_LABELS = {
     "extension_requested": "Đơn vị xin gia hạn",
     "extension_approved": "Đồng ý gia hạn",
     "extension_refused": "Không đồng ý gia hạn",
+    "extension_withdrawn": "Đề nghị gia hạn không còn hiệu lực",
     "rated": "Công dân đánh giá",
     "reopened": "Công dân mở lại",
     "closed": "Đã đóng",
@@ -144,7 +146,8 @@ def show(tracking_code):
         "event_labels": EVENT_LABELS, "manual_routing_labels": MANUAL_ROUTING_LABELS,
         "can": {move: _can(move, report, user) for move in workflow.MOVES},
         "is_moderator": user.role in MODERATORS, "is_supervisor": user.role in SUPERVISORS,
-        "show_original": user.role == Role.ADMIN and report.description_original is not None,
+        # An officer of a coordinating department follows the report; the lead moves it.
+        "coordinating": user.role == Role.OFFICER and coordinates(user.department_id, report),
     }
     if user.role in MODERATORS and report.status in (ReportStatus.SUBMITTED, ReportStatus.ASSIGNED):
         context.update(_moderation_context(report, user))
@@ -190,11 +193,9 @@ def _officer_context(report: Report) -> dict:
     latest = None
     if report.resolve_due_at is not None and report.category.extension_limit:
         latest = deadlines.latest_extension_due(report, calendar=calendar)
-    asked = db.session.execute(
-        select(ExtensionRequest.id).where(ExtensionRequest.report_id == report.id).limit(1)
-    ).first() is not None
     return {"return_reasons": workflow.RETURN_REASONS, "outcomes": list(Outcome),
-            "extension_latest": latest, "extension_asked": asked}
+            "extension_latest": latest,
+            "extension_asked": workflow.extension_asked(db.session, report)}
 
 
 @bp.get("/photos/<int:photo_id>/<key>")
@@ -211,8 +212,7 @@ def photo(photo_id, key):
             or key not in (photo.display_key, photo.thumbnail_key)):
         abort(404)
     user = current_staff()
-    if user.role == Role.OFFICER and not can_see_department_work(
-            user, photo.report.lead_department_id):
+    if not can_see_report(user, photo.report):
         abort(403)
     if photo.is_hidden and user.role not in MODERATORS:
         abort(404)
@@ -221,6 +221,6 @@ def photo(photo_id, key):
         data = intake.photo_storage().get(key)
     except PhotoNotFound:
         abort(404)
-    response = current_app.response_class(data, mimetype="image/jpeg")
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    # No caching of its own: like every page under /staff/ it is `no-store` (web/__init__),
+    # so a photo hidden after someone looked at it is not kept in that browser.
+    return current_app.response_class(data, mimetype="image/jpeg")

@@ -28,13 +28,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from feedback.extensions import db
 from feedback.redis import RedisNotConfigured, redis_connection
-from feedback.models import Category, Department, ExtensionRequest, Rating, Role
+from feedback.models import Category, Department, Rating, Role
 from feedback.schemas.workflow import DecisionSchema
 from feedback.services import deadlines, queues, stats, workflow
 from feedback.web import charts
 from feedback.web.auth import current_staff, safe_next, staff_required
 from feedback.web.common import (
     StaleForm,
+    check_version,
     flash_errors,
     locked_report,
     now,
@@ -54,6 +55,11 @@ UNKNOWN_GROUP = {"department": "Chưa giao đơn vị", "category": "Không rõ 
                  "area": "Không rõ xã, phường"}
 
 
+# Who holds a report no department holds yet: the operations centre, waiting for this.
+WAITING_LABELS = {"moderation": "chờ kiểm duyệt", "no_rule": "chờ định tuyến thủ công",
+                  "returned": "đơn vị trả lại, chờ định tuyến"}
+
+
 # Queues ---------------------------------------------------------------------------------
 
 @bp.get("/overdue")
@@ -67,8 +73,7 @@ def overdue():
     ).scalars().all()
     return render_template("web/supervision_queue.html", items=items, total=total, now=moment,
                            kind="overdue", departments=departments,
-                           department_id=department_id,
-                           states={i.id: queues.deadline_state(i, moment) for i in items})
+                           department_id=department_id, **_holders(items, moment))
 
 
 @bp.get("/due-soon")
@@ -78,7 +83,15 @@ def due_soon():
     items, total = queues.due_soon_queue(db.session, now=moment)
     return render_template("web/supervision_queue.html", items=items, total=total, now=moment,
                            kind="due_soon", departments=None, department_id=None,
-                           states={i.id: queues.deadline_state(i, moment) for i in items})
+                           **_holders(items, moment))
+
+
+def _holders(items, moment) -> dict:
+    """What the queue's rows need beside the reports: each one's deadline state, and who
+    holds those no department holds yet."""
+    return {"states": {item.id: queues.deadline_state(item, moment) for item in items},
+            "operations": queues.operations_department(db.session),
+            "waiting_labels": WAITING_LABELS}
 
 
 @bp.get("/extensions")
@@ -91,24 +104,29 @@ def extensions():
 @bp.post("/extensions/<int:extension_id>/decision")
 @staff_required(*SUPERVISORS)
 def decide_extension(extension_id):
-    extension = db.session.get(ExtensionRequest, extension_id)
-    if extension is None:
-        return redirect(url_for(".extensions"))
-    code = extension.report.tracking_code
+    """Approve or refuse a request, from a form made from the report's current version:
+    the report is locked first, then the request read again, so a decision someone made
+    meanwhile (or any other move on the report) is said, not overwritten."""
+    back = redirect(safe_next(request.form.get("next")) or url_for(".extensions"))
     try:
+        extension = workflow.load_extension_for_decision(db.session, extension_id)
+        if extension is None:
+            db.session.rollback()
+            return back
+        code = extension.report.tracking_code
+        check_version(extension.report)
         body = parse(DecisionSchema(), {"approve": request.form.get("approve"),
                                         "note": request.form.get("note")})
-        workflow.load_for_move(db.session, extension.report_id)
         workflow.decide_extension(db.session, extension, actor=current_staff(), now=now(),
                                   approve_extension=body["approve"], note=body["note"])
         db.session.commit()
-    except (ma.ValidationError, workflow.WorkflowError) as error:
+    except (StaleForm, StaleDataError, ma.ValidationError, workflow.WorkflowError) as error:
         db.session.rollback()
-        flash_errors(error)
+        flash_errors(StaleForm() if isinstance(error, StaleDataError) else error)
     else:
         flash(_("Đã đồng ý gia hạn %(code)s.", code=code) if body["approve"]
               else _("Đã không đồng ý gia hạn %(code)s.", code=code), "success")
-    return redirect(safe_next(request.form.get("next")) or url_for(".extensions"))
+    return back
 
 
 @bp.post("/reports/<tracking_code>/review")

@@ -65,6 +65,27 @@ def test_a_queue_shows_no_citizen_identity(client, db_session, auth_header):
     assert "citizen" not in body
 
 
+def test_a_department_queue_lists_the_reports_it_coordinates_marked_as_such(
+        client, db_session, auth_header):
+    building = _department(db_session, "ct-so-xay-dung")
+    water = _department(db_session, "ct-cap-thoat-nuoc")
+    own = _report(db_session, 5, building, due_in_hours=5)
+    coordinated = _report(db_session, 6, water, due_in_hours=2)
+    coordinated.coordinators = [building]
+    db_session.flush()
+    response = client.get("/api/v1/departments/ct-so-xay-dung/queue",
+                          headers=auth_header("officer"))
+    assert response.status_code == 200
+    codes = [item["tracking_code"] for item in response.json]
+    assert codes.index(coordinated.tracking_code) < codes.index(own.tracking_code)
+    marks = {item["tracking_code"]: item["coordinating"] for item in response.json}
+    assert marks[coordinated.tracking_code] is True and marks[own.tracking_code] is False
+    lead = client.get("/api/v1/departments/ct-cap-thoat-nuoc/queue",
+                      headers=auth_header("supervisor"))
+    marks = {item["tracking_code"]: item["coordinating"] for item in lead.json}
+    assert marks[coordinated.tracking_code] is False
+
+
 def test_an_unknown_department_is_404(client, auth_header):
     response = client.get("/api/v1/departments/nope/queue", headers=auth_header("supervisor"))
     assert response.status_code == 404

@@ -1,4 +1,5 @@
 """The moves over HTTP: who may make them, illegal ones refused, and no double wins."""
+import io
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -58,6 +59,28 @@ def test_an_officer_cannot_open_or_move_another_departments_report(client, db_se
                            headers=headers)
     assert response.status_code == 403
     assert response.json["code"] == "not_allowed"
+
+
+def test_a_coordinating_department_opens_the_report_but_only_the_lead_moves_it(
+        client, db_session, auth_header):
+    report = _routed(db_session, category="cap-thoat-nuoc-ngap", anonymous=True)
+    assert report.lead_department.code == "ct-cap-thoat-nuoc"
+    headers = auth_header("officer")  # Sở Xây dựng coordinates
+    response = client.get(f"/api/v1/staff/reports/{report.tracking_code}", headers=headers)
+    assert response.status_code == 200, response.json
+    assert response.json["coordinators"] == ["ct-so-xay-dung"]
+    assert response.json["reporter"] is None  # the same privacy as the lead's
+    assert report.citizen.phone not in response.get_data(as_text=True)
+    due = (datetime.now(timezone.utc) + timedelta(days=20)).isoformat()
+    for move, body in (("acknowledge", None), ("request-info", {"question": "Ở đâu?"}),
+                       ("answer", {"outcome": "planned", "text": "Đưa vào kế hoạch."}),
+                       ("return", {"reason_code": "other", "note": "Không phải của chúng tôi."}),
+                       ("extensions", {"reason": "Chờ vật tư", "new_due_at": due})):
+        response = client.post(f"/api/v1/reports/{report.tracking_code}/{move}", json=body,
+                               headers=headers)
+        assert response.status_code == 403, (move, response.json)
+        assert response.json["code"] == "not_allowed"
+    assert db_session.get(Report, report.id).status == ReportStatus.ASSIGNED
 
 
 def test_a_moderator_cannot_approve_an_extension(client, db_session, auth_header):
@@ -160,3 +183,60 @@ def test_two_concurrent_acknowledgements_make_one_event(app, committed_report):
         ).scalar()
         db.session.remove()
     assert count == 1
+
+
+def test_an_officer_answers_fixed_with_proof_photos_in_one_multipart_request(
+        app, client, db_session, auth_header, now):
+    from tests.samples import phone_jpeg
+
+    report = factories.acknowledged_report(db_session, now=now - timedelta(hours=1))
+    db_session.commit()
+    response = client.post(
+        f"/api/v1/reports/{report.tracking_code}/answer-with-photos",
+        headers=auth_header("officer"), content_type="multipart/form-data",
+        data={"outcome": "fixed", "text": "Đã vá ổ gà.",
+              "photos": [(io.BytesIO(phone_jpeg(800, 600, seed=5)), "after.jpg")]})
+    assert response.status_code == 200, response.json
+    assert response.json["status"] == "resolved"
+    [photo] = [p for p in db_session.get(Report, report.id).photos if p.kind == "answer"]
+    assert photo.state == "pending" and photo.event_id is not None
+    assert (photo_folder(app) / photo.original_key).exists()  # for the photo job
+
+
+def test_an_answer_with_a_bad_photo_is_422_names_it_and_keeps_nothing(
+        app, client, db_session, auth_header, now):
+    report = factories.acknowledged_report(db_session, now=now - timedelta(hours=1))
+    db_session.commit()
+    before = set(photo_folder(app).iterdir())
+    response = client.post(
+        f"/api/v1/reports/{report.tracking_code}/answer-with-photos",
+        headers=auth_header("officer"), content_type="multipart/form-data",
+        data={"outcome": "fixed", "text": "Đã vá ổ gà.",
+              "photos": [(io.BytesIO(b"%PDF-1.4 not a photo"), "after.jpg")]})
+    assert response.status_code == 422
+    assert response.json["code"] == "photo_rejected" and "photos[0]" in response.json["details"]
+    db_session.expire_all()
+    assert db_session.get(Report, report.id).status == ReportStatus.IN_PROGRESS
+    assert set(photo_folder(app).iterdir()) == before
+
+
+def test_another_departments_officer_cannot_answer_with_photos_and_nothing_is_stored(
+        app, client, db_session, auth_header, now):
+    from tests.samples import phone_jpeg
+
+    report = factories.acknowledged_report(db_session, now=now - timedelta(hours=1))
+    db_session.commit()
+    before = set(photo_folder(app).iterdir())
+    response = client.post(
+        f"/api/v1/reports/{report.tracking_code}/answer-with-photos",
+        headers=auth_header("officer.ninhkieu"), content_type="multipart/form-data",
+        data={"outcome": "fixed", "text": "Đã vá.",
+              "photos": [(io.BytesIO(phone_jpeg(300, 200, seed=6)), "after.jpg")]})
+    assert response.status_code == 403
+    assert set(photo_folder(app).iterdir()) == before
+
+
+def photo_folder(app):
+    from pathlib import Path
+
+    return Path(app.config["PHOTO_FOLDER"])

@@ -52,3 +52,32 @@ def test_folding_handles_the_letter_d_with_stroke_and_nfd_input():
     import unicodedata
     assert fold_accents("Đông Hiệp") == "dong hiep"
     assert fold_accents(unicodedata.normalize("NFD", "Phường Vị Thanh")) == "phuong vi thanh"
+
+
+def test_the_deployment_serves_the_provinces_of_its_departments(db_session):
+    from feedback.models import Department, DepartmentKind
+    from feedback.services.areas import deployment_areas, deployment_communes
+
+    communes = deployment_communes(db_session)
+    assert len(communes) == 103 and {area.province_code for area in communes} == {"92"}
+    assert [province.code for province, _communes in deployment_areas(db_session)] == ["92"]
+    # A department in Hà Nội brings Hà Nội's communes to every list that offers communes.
+    db_session.add(Department(code="hn-test", name="UBND Phường Ba Đình",
+                              kind=DepartmentKind.COMMUNE, area_code="00004", active=True))
+    db_session.flush()
+    served = dict(deployment_areas(db_session))
+    assert sorted(province.code for province in served) == ["01", "92"]
+    assert "00004" in {area.code for areas in served.values() for area in areas}
+    assert "00004" in {area.code for area in deployment_communes(db_session)}
+
+
+def test_a_deployment_with_no_department_yet_is_offered_every_province(db_session):
+    from sqlalchemy import update
+
+    from feedback.models import Department
+    from feedback.services.areas import deployment_areas, deployment_communes
+
+    db_session.execute(update(Department).values(active=False))
+    assert deployment_communes(db_session) == []
+    offered = deployment_areas(db_session)
+    assert len(offered) == 34 and all(communes == [] for _province, communes in offered)

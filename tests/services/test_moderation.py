@@ -23,6 +23,35 @@ def test_redacting_keeps_the_first_original_and_records_no_text(db_session, now)
     assert event.data == {"length_before": 21, "length_after": 16}
 
 
+def test_redacting_the_title_keeps_its_first_original_too(db_session, now):
+    report = factories.report(db_session, now=now, description="Ổ gà trước nhà.")
+    report.title = "Nhà anh Tuấn 0912 345 678"
+    moderator = factories.staff(db_session, "moderator")
+    event = moderation.redact(db_session, report, actor=moderator, now=now,
+                              title="Nhà anh [đã ẩn]")
+    moderation.redact(db_session, report, actor=moderator, now=now, title="Ổ gà",
+                      description="Ổ gà trước một ngôi nhà.")
+    assert report.title == "Ổ gà" and report.title_original == "Nhà anh Tuấn 0912 345 678"
+    assert report.description_original == "Ổ gà trước nhà."
+    assert event.kind == "description_edited" and event.note is None
+    assert event.data == {"title_length_before": 25, "title_length_after": 15}
+    # A title that is nothing but personal data can go altogether.
+    moderation.redact(db_session, report, actor=moderator, now=now, title="")
+    assert report.title is None and report.title_original == "Nhà anh Tuấn 0912 345 678"
+
+
+def test_a_redacted_title_is_refused_when_too_long_or_unchanged(db_session, now):
+    report = factories.report(db_session, now=now)
+    report.title = "Ổ gà"
+    moderator = factories.staff(db_session, "moderator")
+    with pytest.raises(workflow.InvalidMove):
+        moderation.redact(db_session, report, actor=moderator, now=now, title="x" * 201)
+    with pytest.raises(workflow.InvalidMove):
+        moderation.redact(db_session, report, actor=moderator, now=now, title=" Ổ gà ",
+                          description=report.description)
+    assert report.title_original is None
+
+
 @pytest.mark.parametrize("text", ["", "   ", "Ổ gà lớn trước số 12 đường Hòa Bình"])
 def test_redacting_refuses_empty_or_unchanged_text(db_session, now, text):
     report = factories.report(db_session, now=now)
@@ -51,6 +80,9 @@ def test_hiding_and_showing_a_photo_writes_events(db_session, now):
         moderation.hide_photo(db_session, photo, actor=moderator, now=now)
     shown = moderation.show_photo(db_session, photo, actor=moderator, now=now)
     assert not photo.is_hidden and shown.data == {"photo_id": photo.id}
+    # Who hid it, when and why are the event log's to keep, not the photo's.
+    assert (photo.hidden_by_id, photo.hidden_at, photo.hidden_reason) == (None, None, None)
+    assert hidden.note == "Khuôn mặt" and hidden.actor_id == moderator.id
 
 
 def test_merge_candidates_are_near_of_the_category_and_not_closed_long_ago(db_session, now):

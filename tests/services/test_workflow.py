@@ -140,6 +140,20 @@ def test_an_officer_of_another_department_may_not_act(db_session):
                              actor=factories.staff(db_session, "officer.ninhkieu"), now=TUESDAY)
 
 
+@pytest.mark.parametrize("move", ["acknowledge", "request_info", "answer", "return",
+                                  "request_extension"])
+def test_a_coordinating_department_follows_a_report_but_every_move_stays_the_leads(
+        db_session, move):
+    report = _approved_and_routed(db_session, category="cap-thoat-nuoc-ngap", commune="31321")
+    coordinator = factories.staff(db_session, "officer")
+    assert coordinator.department in report.coordinators
+    with pytest.raises(workflow.NotAllowed, match="not your department"):
+        workflow.check(move, report, coordinator)
+    report.status = S.IN_PROGRESS  # acknowledged by the lead: still not the coordinator's
+    with pytest.raises(workflow.NotAllowed, match="not your department"):
+        workflow.check(move, report, coordinator)
+
+
 def test_a_moderator_may_not_decide_an_extension(db_session):
     report = _approved_and_routed(db_session)
     with pytest.raises(workflow.NotAllowed):
@@ -343,3 +357,124 @@ def test_every_move_leaves_an_event_with_who_from_and_to(db_session):
         ("resolved", S.IN_PROGRESS, S.RESOLVED, "officer"),
         ("rated", S.RESOLVED, S.CLOSED, "citizen"),
     ]
+
+
+def _pending_extension(db_session):
+    """A report Sở Xây dựng took on and asked more time for: (report, officer, request)."""
+    report = _approved_and_routed(db_session)
+    officer = factories.staff(db_session, "officer")
+    workflow.acknowledge(db_session, report, actor=officer, now=TUESDAY)
+    extension = workflow.request_extension(db_session, report, actor=officer, now=TUESDAY,
+                                           reason="Chờ vật tư",
+                                           new_due_at=report.resolve_due_at + timedelta(days=2))
+    return report, officer, extension
+
+
+def _withdrawn(db_session, report, extension):
+    assert extension.state == ExtensionState.WITHDRAWN and extension.decided_at is not None
+    event = [e for e in _events(db_session, report) if e.kind == "extension_withdrawn"]
+    assert len(event) == 1 and event[0].data["extension_id"] == extension.id
+    with pytest.raises(workflow.IllegalMove, match="no longer"):
+        workflow.decide_extension(db_session, extension, now=TUESDAY, approve_extension=True,
+                                  actor=factories.staff(db_session, "supervisor"))
+    assert extension.state == ExtensionState.WITHDRAWN
+
+
+def test_answering_withdraws_the_departments_pending_extension_request(db_session):
+    report, officer, extension = _pending_extension(db_session)
+    workflow.answer(db_session, report, actor=officer, now=TUESDAY, outcome=Outcome.PLANNED,
+                    text="Đưa vào kế hoạch")
+    _withdrawn(db_session, report, extension)
+
+
+def test_an_answer_waiting_for_review_keeps_the_request_until_it_is_approved(app, db_session):
+    report, officer, extension = _pending_extension(db_session)
+    app.config["RESULT_REVIEW"] = True
+    try:
+        workflow.answer(db_session, report, actor=officer, now=TUESDAY, outcome=Outcome.PLANNED,
+                        text="Đưa vào kế hoạch")
+    finally:
+        app.config["RESULT_REVIEW"] = False
+    assert extension.state == ExtensionState.PENDING
+    workflow.review_answer(db_session, report, actor=factories.staff(db_session, "supervisor"),
+                           now=TUESDAY, approve_answer=True)
+    _withdrawn(db_session, report, extension)
+
+
+def test_a_returned_report_loses_its_request_and_the_next_department_may_ask_its_own(
+        db_session):
+    report, officer, extension = _pending_extension(db_session)
+    workflow.return_report(db_session, report, actor=officer, now=TUESDAY,
+                           reason_code="not_our_competence")
+    _withdrawn(db_session, report, extension)
+    ward = _department(db_session, "ct-ubnd-31135")
+    workflow.route_manually(db_session, report, ward, actor=factories.staff(db_session, "moderator"),
+                            now=TUESDAY)
+    ward_officer = factories.staff(db_session, "officer.ninhkieu")
+    workflow.acknowledge(db_session, report, actor=ward_officer, now=TUESDAY)
+    # The old department's request cannot be approved for the new department...
+    with pytest.raises(workflow.IllegalMove):
+        workflow.decide_extension(db_session, extension, now=TUESDAY, approve_extension=True,
+                                  actor=factories.staff(db_session, "supervisor"))
+    # ...which asks for time once, on its own.
+    own = workflow.request_extension(db_session, report, actor=ward_officer, now=TUESDAY,
+                                     reason="Cần phối hợp",
+                                     new_due_at=report.resolve_due_at + timedelta(days=1))
+    assert own.department_id == ward.id and own.state == ExtensionState.PENDING
+    with pytest.raises(workflow.IllegalMove, match="once"):
+        workflow.request_extension(db_session, report, actor=ward_officer, now=TUESDAY,
+                                   reason="Lần nữa",
+                                   new_due_at=report.resolve_due_at + timedelta(days=1))
+
+
+def _assigned_with_a_pending_request(db_session):
+    """A routed, not yet acknowledged report with a pending request of its department
+    (as one asked on a report reopened and routed again would be)."""
+    from feedback.models import ExtensionRequest
+
+    report = _approved_and_routed(db_session)
+    extension = ExtensionRequest(report=report, department_id=report.lead_department.id,
+                                 requested_by_id=factories.staff(db_session, "officer").id,
+                                 reason="Chờ vật tư", due_at_before=TUESDAY + timedelta(days=5),
+                                 requested_due_at=TUESDAY + timedelta(days=7), created_at=TUESDAY)
+    db_session.add(extension)
+    db_session.flush()
+    return report, extension
+
+
+@pytest.mark.parametrize("move", ["reject", "mark_duplicate", "change_category"])
+def test_a_moderators_move_that_takes_the_report_from_its_department_withdraws_the_request(
+        db_session, move):
+    report, extension = _assigned_with_a_pending_request(db_session)
+    moderator = factories.staff(db_session, "moderator")
+    if move == "reject":
+        workflow.reject(db_session, report, actor=moderator, now=TUESDAY, reason_code="spam")
+    elif move == "mark_duplicate":
+        original = _approved_and_routed(db_session)
+        workflow.mark_duplicate(db_session, report, original, actor=moderator, now=TUESDAY)
+    else:
+        trees = db_session.execute(select(Category).where(Category.code == "cay-xanh")).scalar_one()
+        workflow.change_category(db_session, report, trees, actor=moderator, now=TUESDAY)
+    _withdrawn(db_session, report, extension)
+
+
+def test_asking_the_citizen_keeps_the_request_pending(db_session):
+    report, officer, extension = _pending_extension(db_session)
+    workflow.request_info(db_session, report, actor=officer, now=TUESDAY, question="Ảnh?")
+    assert extension.state == ExtensionState.PENDING
+    workflow.decide_extension(db_session, extension, actor=factories.staff(db_session, "supervisor"),
+                              now=TUESDAY, approve_extension=False)
+    assert extension.state == ExtensionState.REFUSED
+    with pytest.raises(workflow.IllegalMove, match="decided already"):
+        workflow.decide_extension(db_session, extension, now=TUESDAY, approve_extension=True,
+                                  actor=factories.staff(db_session, "supervisor"))
+
+
+def test_the_supervisors_queue_lists_only_requests_that_can_still_be_decided(db_session):
+    from feedback.services import queues
+
+    report, officer, extension = _pending_extension(db_session)
+    assert extension in queues.pending_extensions(db_session)
+    workflow.return_report(db_session, report, actor=officer, now=TUESDAY,
+                           reason_code="not_our_competence")
+    assert extension not in queues.pending_extensions(db_session)

@@ -29,7 +29,8 @@ def test_a_categorys_time_limits_are_checked(staff_client, db_session):
               "extension_limit": "", "active": "1"}
     response = admin.post(f"/staff/admin/categories/{category.id}", fields)
     assert category.resolve_limit == "5d"
-    assert "Chưa lưu: resolve_limit" in response.get_data(as_text=True)
+    assert "Chưa lưu: Thời hạn giải quyết — một số nguyên rồi m, h hoặc d" in response.get_data(
+        as_text=True)
     admin.post(f"/staff/admin/categories/{category.id}", {**fields, "resolve_limit": "3d"})
     assert category.resolve_limit == "3d" and category.extension_limit is None
 
@@ -92,3 +93,68 @@ def test_calendar_overrides(staff_client, db_session):
     assert db_session.get(CalendarOverride, date(2027, 6, 13)) is None
     admin.post("/staff/admin/calendar/2027-06-14/remove")
     assert db_session.get(CalendarOverride, date(2027, 6, 14)) is None
+
+
+def test_area_choices_follow_the_provinces_the_departments_serve(staff_client, db_session):
+    admin = staff_client("admin")
+    assert "Phường Ninh Kiều" in admin.text("/staff/admin/departments")
+    assert 'value="00004"' not in admin.text("/staff/admin/rules")
+    db_session.add(Department(code="hn-ba-dinh", name="UBND Phường Ba Đình", kind="commune",
+                              area_code="00004", active=True))
+    db_session.flush()
+    for page in ("/staff/admin/departments", "/staff/admin/rules"):
+        html = admin.text(page)
+        assert 'value="00004"' in html and 'label="Thành phố Hà Nội"' in html, page
+
+
+def _option(html: str, value) -> str:
+    start = html.index(f'<option value="{value}"')
+    return html[start:html.index("</option>", start)]
+
+
+def test_an_inactive_parent_or_department_stays_selected_and_is_kept_on_saving(
+        staff_client, db_session):
+    parent = db_session.execute(select(Department).where(
+        Department.code == "ct-so-nnmt")).scalar_one()
+    child = db_session.execute(select(Department).where(
+        Department.code == "ct-bch-pctt")).scalar_one()
+    parent.active = False
+    officer = db_session.execute(select(User).where(User.username == "officer")).scalar_one()
+    officer.department = parent
+    db_session.flush()
+    admin = staff_client("admin")
+    html = admin.text(f"/staff/admin/departments/{child.id}")
+    option = _option(html[html.index('id="parent_id"'):], parent.id)
+    assert "selected" in option and "ngừng hoạt động" in option
+    admin.post(f"/staff/admin/departments/{child.id}",
+               {"name": child.name, "kind": "provincial", "parent_id": parent.id, "active": "1"})
+    assert child.parent_id == parent.id
+    html = admin.text(f"/staff/admin/users/{officer.id}")
+    assert "selected" in _option(html[html.index('id="department_id"'):], parent.id)
+    response = admin.post(f"/staff/admin/users/{officer.id}",
+                          {"role": "officer", "department_id": parent.id, "active": "1",
+                           "full_name": officer.full_name})
+    assert response.status_code == 302 and officer.department_id == parent.id
+    # A new account is not given to the inactive department.
+    assert 'value="%s"' % parent.id not in admin.text("/staff/admin/users")
+
+
+def test_a_tampered_form_is_refused_in_words_not_a_500(staff_client, db_session):
+    admin = staff_client("admin")
+    department = db_session.execute(select(Department).where(
+        Department.code == "ct-bch-pctt")).scalar_one()
+    for url, fields in (
+            (f"/staff/admin/departments/{department.id}",
+             {"name": "X", "kind": "provincial", "parent_id": "abc"}),
+            ("/staff/admin/departments", {"code": "x-1", "name": "X", "kind": "utility",
+                                          "parent_id": "1e9"}),
+            ("/staff/admin/users", {"username": "lan", "role": "officer",
+                                    "department_id": "abc", "password": "mat-khau-dai-2026"}),
+            ("/staff/admin/rules", {"category_id": "abc", "department_id": "abc"}),
+            ("/staff/admin/departments", {"code": "x\x00", "name": "X", "kind": "utility"}),
+            ("/staff/admin/departments", {"code": "x-2", "name": "X", "kind": "utility",
+                                          "area_code": "92\x00"})):
+        response = admin.post(url, fields)
+        assert response.status_code in (200, 400), (url, response.status_code)
+        assert "Chưa lưu" in response.get_data(as_text=True), url
+    assert department.name != "X"

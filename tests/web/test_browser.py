@@ -322,3 +322,38 @@ def test_screenshots_of_the_main_pages_with_the_demo_province(live, chromium, de
     phone.screenshot(path=str(SCREENSHOTS / "officer_queue_phone.png"), full_page=True)
     for name in ("moderator_queue", "officer_queue", "supervisor_dashboard"):
         assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000
+
+
+def test_a_moderator_who_loses_the_claim_is_told_and_the_forms_are_locked(live, chromium):
+    from feedback.services.moderation import Claims
+
+    live.app.config["WEB_CLAIM_SECONDS"] = 10  # the page renews every 5 seconds
+    try:
+        with live.session():
+            taken = factories.report(db.session, now=datetime.now(timezone.utc))
+            lapsing = factories.report(db.session, now=datetime.now(timezone.utc))
+            db.session.commit()
+            taken_id, taken_code, lapsing_code = taken.id, taken.tracking_code, lapsing.tracking_code
+            admin = factories.staff(db.session, "admin")
+            db.session.remove()
+        moderator = signed_in(chromium, live, "moderator")
+
+        # Someone else takes the report (the moderator's claim had lapsed, say).
+        moderator.goto(f"/staff/reports/{taken_code}")
+        notice = moderator.locator("[data-claim-url]")
+        expect(notice).to_be_hidden()
+        claims = Claims(redis_client.Redis.from_url(live.redis_url), ttl=60)
+        claims.connection.delete(claims._key(taken_id))
+        claims.take(taken_id, admin)
+        expect(notice).to_contain_text("Quản trị hệ thống đã nhận phản ánh này", timeout=15_000)
+        approve = moderator.get_by_role("button", name="Tiếp nhận và chuyển xử lý")
+        expect(approve).to_be_disabled()
+        expect(moderator.get_by_role("button", name="Trả lại hàng chờ")).to_be_disabled()
+
+        # No renewal gets through for longer than a claim lasts.
+        moderator.goto(f"/staff/reports/{lapsing_code}")
+        moderator.route("**/claim", lambda route: route.abort())
+        expect(notice).to_contain_text("Không gia hạn được", timeout=20_000)
+        expect(approve).to_be_disabled()
+    finally:
+        live.app.config["WEB_CLAIM_SECONDS"] = 300

@@ -76,7 +76,9 @@ def test_a_file_that_is_not_a_photo_is_refused(staff_client, db_session, now):
                   "photos": [(io.BytesIO(b"%PDF-1.4 not a photo"), "proof.jpg")]},
                  content_type="multipart/form-data")
     assert report.status == "in_progress"
-    assert "Ảnh không hợp lệ" in officer.text(f"/staff/reports/{report.tracking_code}")
+    page = officer.text(f"/staff/reports/{report.tracking_code}")
+    assert "Ảnh không hợp lệ: ảnh 1: không phải là ảnh" in page  # said in Vietnamese
+    assert "not a picture" not in page
 
 
 def test_returning_a_report_that_is_not_ours(staff_client, db_session, now):
@@ -103,8 +105,100 @@ def test_asking_for_an_extension_then_a_supervisor_approves_it(staff_client, db_
     supervisor = staff_client("supervisor")
     assert report.tracking_code in supervisor.text("/staff/supervision/extensions")
     supervisor.post(f"/staff/supervision/extensions/{extension.id}/decision",
-                    {"approve": "true", "note": "Đồng ý."})
+                    {"version": report.version, "approve": "true", "note": "Đồng ý."})
     assert extension.state == "approved"
     assert report.resolve_due_at == extension.requested_due_at
     assert "Không có đề nghị gia hạn nào chờ quyết định" in supervisor.text(
         "/staff/supervision/extensions")
+
+
+def _row(page: str, tracking_code: str) -> str:
+    return next(row for row in page.split("<tr") if tracking_code in row)
+
+
+def test_a_coordinating_department_sees_the_report_marked_in_its_queue_but_cannot_move_it(
+        app, staff_client, db_session, now):
+    from feedback.services.intake import photo_storage
+
+    sender = factories.citizen(db_session, name="Lê Văn Kín")
+    coordinated = factories.routed_report(db_session, now=now - timedelta(days=1),
+                                          category="cap-thoat-nuoc-ngap", sender=sender,
+                                          anonymous=True)
+    own = factories.routed_report(db_session, now=now)
+    photo = factories.ready_photo(db_session, coordinated)
+    photo_storage(app).put(photo.thumbnail_key, b"\xff\xd8 a thumbnail", "image/jpeg")
+    officer = staff_client("officer")  # Sở Xây dựng coordinates the water report
+    queue = officer.text("/staff/department/")
+    assert "Phối hợp" in _row(queue, coordinated.tracking_code)
+    assert "Phối hợp" not in _row(queue, own.tracking_code)
+    page = officer.text(f"/staff/reports/{coordinated.tracking_code}")
+    assert "Lê Văn Kín" not in page and photo.thumbnail_key in page
+    assert f"/staff/department/reports/{coordinated.tracking_code}/" not in page  # no move forms
+    assert officer.get(f"/staff/reports/photos/{photo.id}/{photo.thumbnail_key}").status_code == 200
+    officer.post(f"/staff/department/reports/{coordinated.tracking_code}/acknowledge",
+                 {"version": coordinated.version})
+    db_session.refresh(coordinated)
+    assert coordinated.status == "assigned"
+    assert "không thuộc đơn vị của bạn" in officer.text(
+        f"/staff/reports/{coordinated.tracking_code}")
+    # Its commune and category are offered by the queue's filters.
+    page = officer.text(f"/staff/department/?category={coordinated.category_id}")
+    assert coordinated.tracking_code in page and own.tracking_code not in page
+
+
+def _original_stored(app, data: bytes) -> bool:
+    from feedback.services import intake
+
+    return intake.photo_storage(app).exists(
+        intake.original_key(intake.inspect_photos([data], app.config)[0]))
+
+
+def test_an_answer_the_move_refuses_leaves_no_photo_in_storage(app, staff_client, db_session,
+                                                               now, monkeypatch):
+    officer = staff_client("officer")
+    # Refused by the move's own rules once the photos are in hand: an answer already
+    # waits for a supervisor's review.
+    monkeypatch.setitem(app.config, "RESULT_REVIEW", True)
+    reviewed = factories.acknowledged_report(db_session, now=now)
+    workflow.answer(db_session, reviewed, actor=factories.staff(db_session, "officer"), now=now,
+                    outcome="planned", text="Đưa vào kế hoạch quý 3.")
+    db_session.commit()
+    proof = phone_jpeg(640, 480, seed=501)
+    officer.get(f"/staff/reports/{reviewed.tracking_code}")
+    officer.post(f"/staff/department/reports/{reviewed.tracking_code}/answer",
+                 {"version": reviewed.version, "outcome": "fixed", "text": "Đã vá.",
+                  "photos": [(io.BytesIO(proof), "proof.jpg")]},
+                 content_type="multipart/form-data")
+    assert reviewed.outcome == "planned"
+    assert not _original_stored(app, proof)
+    # Refused before anything is stored: the department only coordinates the report.
+    coordinated = factories.routed_report(db_session, now=now, category="cap-thoat-nuoc-ngap")
+    proof = phone_jpeg(640, 480, seed=502)
+    officer.post(f"/staff/department/reports/{coordinated.tracking_code}/answer",
+                 {"version": coordinated.version, "outcome": "fixed", "text": "Đã vá.",
+                  "photos": [(io.BytesIO(proof), "proof.jpg")]},
+                 content_type="multipart/form-data")
+    assert coordinated.status == "assigned" and not _original_stored(app, proof)
+
+
+def test_a_photo_another_answer_already_uses_is_kept_when_an_answer_is_refused(
+        app, staff_client, db_session, now, monkeypatch):
+    officer = staff_client("officer")
+    proof = phone_jpeg(640, 480, seed=503)
+    first = factories.acknowledged_report(db_session, now=now)
+    officer.get(f"/staff/reports/{first.tracking_code}")
+    officer.post(f"/staff/department/reports/{first.tracking_code}/answer",
+                 {"version": first.version, "outcome": "fixed", "text": "Đã vá.",
+                  "photos": [(io.BytesIO(proof), "proof.jpg")]},
+                 content_type="multipart/form-data")
+    assert first.status == "resolved" and _original_stored(app, proof)
+    monkeypatch.setitem(app.config, "RESULT_REVIEW", True)
+    second = factories.acknowledged_report(db_session, now=now)
+    workflow.answer(db_session, second, actor=factories.staff(db_session, "officer"), now=now,
+                    outcome="planned", text="Đưa vào kế hoạch.")
+    db_session.commit()
+    officer.post(f"/staff/department/reports/{second.tracking_code}/answer",
+                 {"version": second.version, "outcome": "fixed", "text": "Đã vá.",
+                  "photos": [(io.BytesIO(proof), "proof.jpg")]},
+                 content_type="multipart/form-data")
+    assert second.outcome == "planned" and _original_stored(app, proof)

@@ -125,6 +125,24 @@ def test_personal_data_is_edited_out_and_the_original_kept_for_admins_only(
     assert "0912345678" in staff_client("admin").text(f"/staff/reports/{report.tracking_code}")
 
 
+def test_the_title_is_redacted_too_and_its_original_kept_for_admins_only(
+        staff_client, db_session, now):
+    report = factories.report(db_session, now=now, description="Ổ gà trước nhà dân.")
+    report.title = "Ổ gà nhà anh Tuấn 0912345678"
+    db_session.flush()
+    moderator = staff_client("moderator")
+    page = moderator.text(f"/staff/reports/{report.tracking_code}")
+    assert 'name="title"' in page[page.index("/redact"):]
+    moderator.post(f"/staff/moderation/reports/{report.tracking_code}/redact",
+                   {"version": report.version, "title": "Ổ gà trước nhà dân",
+                    "description": report.description})
+    assert report.title == "Ổ gà trước nhà dân"
+    assert report.title_original == "Ổ gà nhà anh Tuấn 0912345678"
+    assert report.description_original is None
+    assert "0912345678" not in moderator.text(f"/staff/reports/{report.tracking_code}")
+    assert "0912345678" in staff_client("admin").text(f"/staff/reports/{report.tracking_code}")
+
+
 def test_hiding_a_photo(staff_client, db_session, now):
     report = factories.routed_report(db_session, now=now)
     photo = _ready_photo(db_session, report)
@@ -145,7 +163,7 @@ def test_a_report_another_moderator_holds_cannot_be_acted_on(staff_client, db_se
     first, second = staff_client("moderator"), staff_client("admin")
     first.text(f"/staff/reports/{report.tracking_code}")  # claims it
     page = second.text(f"/staff/reports/{report.tracking_code}")
-    assert "đang xử lý phản ánh này" in page and "<fieldset disabled>" in page
+    assert "đang xử lý phản ánh này" in page and "<fieldset disabled " in page
     assert "Kiểm duyệt viên IOC" in second.text("/staff/moderation/")  # shown on the queue
     second.post(f"/staff/moderation/reports/{report.tracking_code}/approve",
                 {"version": report.version})
@@ -173,3 +191,100 @@ def test_a_stale_form_is_refused_not_applied(staff_client, db_session, now):
     assert report.status == "submitted"
     assert "Người khác vừa thay đổi phản ánh này" in moderator.text(
         f"/staff/reports/{report.tracking_code}")
+
+
+def _holder(app, report):
+    from feedback.web.common import claims
+
+    with app.test_request_context():
+        return claims().holder(report.id)
+
+
+def test_a_moderator_gives_a_report_back_to_the_queue(staff_client, db_session, now, app):
+    report = factories.report(db_session, now=now)
+    moderator = staff_client("moderator")
+    page = moderator.text(f"/staff/reports/{report.tracking_code}")
+    assert _holder(app, report).name == "Kiểm duyệt viên IOC"
+    release = f"/staff/moderation/reports/{report.tracking_code}/release"
+    assert f'action="{release}"' in page and "Trả lại hàng chờ" in page
+    response = moderator.post(release)
+    assert response.location == "/staff/moderation/" and _holder(app, report) is None
+    # Another moderator may now take it at once.
+    assert "đang xử lý phản ánh này" not in staff_client("admin").text(
+        f"/staff/reports/{report.tracking_code}")
+
+
+def test_moves_that_end_moderation_release_the_claim_and_edits_keep_it(
+        staff_client, db_session, now, app):
+    from feedback.services import routing, workflow
+
+    report = factories.report(db_session, now=now, description="Gọi 0912345678.")
+    moderator = staff_client("moderator")
+    moderator.get(f"/staff/reports/{report.tracking_code}")
+    moderator.post(f"/staff/moderation/reports/{report.tracking_code}/redact",
+                   {"version": report.version, "description": "Gọi [đã ẩn]."})
+    moderator.post(f"/staff/moderation/reports/{report.tracking_code}/category",
+                   {"version": report.version, "category": "cay-xanh"})
+    assert report.category.code == "cay-xanh" and _holder(app, report) is not None
+    moderator.post(f"/staff/moderation/reports/{report.tracking_code}/reject",
+                   {"version": report.version, "reason_code": "spam"})
+    assert report.status == "rejected" and _holder(app, report) is None
+
+    # A report waiting to be routed by hand: a new category routes it again, by its rules.
+    waiting = factories.report(db_session, now=now, category="khac")
+    workflow.approve(db_session, waiting, actor=factories.staff(db_session, "moderator"), now=now)
+    routing.route(db_session, waiting, now=now)
+    moderator.get(f"/staff/reports/{waiting.tracking_code}")
+    assert _holder(app, waiting) is not None
+    response = moderator.post(f"/staff/moderation/reports/{waiting.tracking_code}/category",
+                              {"version": waiting.version, "category": "giao-thong"})
+    assert waiting.manual_routing is None and _holder(app, waiting) is None
+    assert response.location == "/staff/moderation/"
+
+
+def test_renewing_a_claim_says_who_holds_it_or_that_the_report_moved_on(
+        staff_client, db_session, now, app):
+    from feedback.services import workflow
+
+    report = factories.report(db_session, now=now)
+    first, second = staff_client("moderator"), staff_client("admin")
+    first.get(f"/staff/reports/{report.tracking_code}")
+    renew = f"/staff/moderation/reports/{report.tracking_code}/claim"
+    answer = first.post(renew).json
+    assert answer["claimed"] and answer["available"] and not answer["moved"]
+    answer = second.post(renew).json
+    assert not answer["claimed"] and answer["holder"] == "Kiểm duyệt viên IOC"
+    workflow.approve(db_session, report, actor=factories.staff(db_session, "admin"), now=now)
+    db_session.flush()
+    answer = first.post(renew).json
+    assert not answer["claimed"] and answer["moved"]
+
+
+def test_the_claim_notice_texts_are_on_the_page_for_the_script(staff_client, db_session, now):
+    report = factories.report(db_session, now=now)
+    page = staff_client("moderator").text(f"/staff/reports/{report.tracking_code}")
+    banner = page[page.index("data-claim-url"):]
+    banner = banner[:banner.index(">")]
+    for attribute in ("data-claim-every", "data-text-taken", "data-text-lapsed",
+                      "data-text-moved"):
+        assert attribute in banner
+    assert "data-claim-scope" in page
+
+
+def test_a_refused_move_is_explained_in_the_pages_language(staff_client, db_session, now):
+    report = factories.report(db_session, now=now)
+    moderator = staff_client("moderator")
+    moderator.get(f"/staff/reports/{report.tracking_code}")
+    moderator.post(f"/staff/moderation/reports/{report.tracking_code}/duplicate",
+                   {"version": report.version, "duplicate_of": report.tracking_code})
+    page = moderator.text(f"/staff/reports/{report.tracking_code}")
+    assert f"Không thể gộp vào {report.tracking_code}" in page
+    assert "Merge into" not in page and "Not a report" not in page
+    moderator.post("/staff/language", {"lang": "en"})
+    moderator.post(f"/staff/moderation/reports/{report.tracking_code}/category",
+                   {"version": report.version, "category": report.category.code})
+    page = moderator.text(f"/staff/reports/{report.tracking_code}")
+    assert "The report is in this category already." in page
+    moderator.post(f"/staff/moderation/reports/{report.tracking_code}/reject",
+                   {"version": report.version})
+    assert "Reason: missing" in moderator.text(f"/staff/reports/{report.tracking_code}")

@@ -39,6 +39,22 @@ def test_the_overdue_and_due_soon_queues(staff_client, db_session, now):
     assert fine.tracking_code not in page
 
 
+def test_the_overdue_queue_shows_late_moderation_and_who_holds_each_report(
+        staff_client, db_session, now):
+    in_moderation = factories.report(db_session, now=now - timedelta(days=3))
+    routed = factories.routed_report(db_session, now=now - timedelta(days=10))
+    db_session.flush()
+    supervisor = staff_client("supervisor")
+    page = supervisor.text("/staff/supervision/overdue")
+    assert in_moderation.tracking_code in page and routed.tracking_code in page
+    row = page[page.index(in_moderation.tracking_code):]
+    row = row[:row.index("</tr>")]
+    assert "Trung tâm Giám sát, điều hành đô thị thông minh" in row and "chờ kiểm duyệt" in row
+    # The dashboard's overdue card counts both, and links to this queue.
+    dashboard = supervisor.text("/staff/supervision/dashboard?period=month&fresh=1")
+    assert 'href="/staff/supervision/overdue"' in dashboard
+
+
 def test_the_dashboard_shows_the_figures_of_stats_to_the_unit(staff_client, db_session, now):
     for _ in range(3):
         _resolved(db_session, now)
@@ -109,3 +125,75 @@ def test_answers_waiting_for_review_are_approved_by_a_supervisor(staff_client, d
         assert report.status == "resolved" and report.answer_review == "approved"
     finally:
         app.config["RESULT_REVIEW"] = False
+
+
+def _pending_extension(db_session, now):
+    report = factories.acknowledged_report(db_session, now=now)
+    latest = deadlines.latest_extension_due(report, calendar=deadlines.calendar_for(db_session))
+    extension = workflow.request_extension(
+        db_session, report, actor=factories.staff(db_session, "officer"), now=now,
+        reason="Cần thêm vật tư.", new_due_at=latest)
+    db_session.flush()
+    return report, extension
+
+
+def test_an_extension_is_decided_from_the_queue_with_the_reports_version(
+        staff_client, db_session, now):
+    report, extension = _pending_extension(db_session, now)
+    supervisor = staff_client("supervisor")
+    page = supervisor.text("/staff/supervision/extensions")
+    form = page[page.index(f"/staff/supervision/extensions/{extension.id}/decision"):]
+    assert f'name="version" value="{report.version}"' in form[:form.index("</form>")]
+    response = supervisor.post(f"/staff/supervision/extensions/{extension.id}/decision",
+                               {"version": report.version, "approve": "true"})
+    assert response.status_code == 302
+    assert extension.state == "approved" and report.resolve_due_at == extension.requested_due_at
+
+
+def test_a_decision_made_from_an_older_page_is_refused_as_stale(staff_client, db_session, now):
+    report, extension = _pending_extension(db_session, now)
+    supervisor = staff_client("supervisor")
+    supervisor.get("/staff/supervision/extensions")
+    stale = report.version
+    workflow.request_info(db_session, report, actor=factories.staff(db_session, "officer"),
+                          now=now, question="Ảnh toàn cảnh?")
+    db_session.flush()
+    response = supervisor.post(f"/staff/supervision/extensions/{extension.id}/decision",
+                               {"version": stale, "approve": "true"})
+    assert response.status_code == 302 and extension.state == "pending"
+    assert "Người khác vừa thay đổi phản ánh này" in supervisor.text(response.location)
+    # A form without a version (an old page) is refused the same way.
+    supervisor.post(f"/staff/supervision/extensions/{extension.id}/decision", {"approve": "true"})
+    assert extension.state == "pending"
+
+
+def test_a_lost_race_on_a_decision_is_said_not_a_500(staff_client, db_session, now,
+                                                     monkeypatch):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    report, extension = _pending_extension(db_session, now)
+    supervisor = staff_client("supervisor")
+    supervisor.get("/staff/supervision/extensions")
+
+    def lost(*args, **kwargs):
+        raise StaleDataError("UPDATE statement on table 'reports' expected to update 1 row")
+
+    monkeypatch.setattr(workflow, "decide_extension", lost)
+    response = supervisor.post(f"/staff/supervision/extensions/{extension.id}/decision",
+                               {"version": report.version, "approve": "false"})
+    assert response.status_code == 302
+    assert "Người khác vừa thay đổi phản ánh này" in supervisor.text(response.location)
+
+
+def test_a_withdrawn_request_is_gone_from_the_queue_and_cannot_be_decided(
+        staff_client, db_session, now):
+    report, extension = _pending_extension(db_session, now)
+    workflow.return_report(db_session, report, actor=factories.staff(db_session, "officer"),
+                           now=now, reason_code="not_our_competence")
+    db_session.flush()
+    supervisor = staff_client("supervisor")
+    assert report.tracking_code not in supervisor.text("/staff/supervision/extensions")
+    response = supervisor.post(f"/staff/supervision/extensions/{extension.id}/decision",
+                               {"version": report.version, "approve": "true"})
+    assert extension.state == "withdrawn"
+    assert "không còn" in supervisor.text(response.location)
