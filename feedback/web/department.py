@@ -17,7 +17,7 @@ from feedback.schemas.workflow import (
     QuestionSchema,
     ReturnSchema,
 )
-from feedback.services import coordination, intake, queues, workflow
+from feedback.services import coordination, deadlines, intake, queues, workflow
 from feedback.services.intake import MAX_PHOTOS, SubmissionRefused
 from feedback.web.auth import current_staff, staff_required
 from feedback.web.common import StaleForm, flash_errors, locked_report, now, parse, report_page
@@ -149,7 +149,9 @@ def return_report(tracking_code):
 @staff_required(Role.OFFICER)
 def request_extension(tracking_code):
     def move(report, user):
-        new_due = _end_of_working_day(request.form.get("new_due_date", ""))
+        latest = deadlines.latest_extension_due(report,
+                                                calendar=deadlines.calendar_for(db.session))
+        new_due = _end_of_working_day(request.form.get("new_due_date", ""), latest)
         body = parse(ExtensionRequestSchema(), {"reason": request.form.get("reason"),
                                                 "new_due_at": new_due})
         workflow.request_extension(db.session, report, actor=user, now=now(), **body)
@@ -157,12 +159,17 @@ def request_extension(tracking_code):
     return _act(tracking_code, move, success=_("Đã gửi đề nghị gia hạn; chờ lãnh đạo quyết định."))
 
 
-def _end_of_working_day(text: str) -> str | None:
-    """A date picked in the form → the close of that working day, local time, as ISO 8601."""
+def _end_of_working_day(text: str, latest: datetime | None) -> str | None:
+    """A date picked in the form → the close of that working day, local time, as ISO 8601;
+    on the last day the form offers, no later than the limit itself (which may fall
+    before that day's close)."""
     try:
         day = datetime.strptime(text.strip(), "%Y-%m-%d").date()
     except ValueError:
         return None
     closing = max(end for _start, end in current_app.config["WORKING_HOURS"])
     zone = ZoneInfo(current_app.config["TIME_ZONE"])
-    return datetime.combine(day, time(closing.hour, closing.minute), zone).isoformat()
+    due = datetime.combine(day, time(closing.hour, closing.minute), zone)
+    if latest is not None and due.date() == latest.astimezone(zone).date():
+        due = min(due, latest.astimezone(zone))
+    return due.isoformat()

@@ -1,6 +1,7 @@
 """Officers in the web view: their queue and each move on their department's reports."""
 import io
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -110,6 +111,28 @@ def test_asking_for_an_extension_then_a_supervisor_approves_it(staff_client, db_
     assert report.resolve_due_at == extension.requested_due_at
     assert "Không có đề nghị gia hạn nào chờ quyết định" in supervisor.text(
         "/staff/supervision/extensions")
+
+
+def test_the_last_day_the_extension_form_offers_is_accepted_up_to_the_limit_itself(
+        staff_client, db_session, now):
+    report = factories.acknowledged_report(db_session, now=now)
+    # A deadline at 10:00 on a working day: the limit falls at 10:00 too, before that
+    # day's close, so the last day offered cannot mean its close.
+    zone = ZoneInfo("Asia/Ho_Chi_Minh")
+    day = (now + timedelta(days=8)).astimezone(zone).date()
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    report.resolve_due_at = datetime.combine(day, time(10), zone)
+    db_session.flush()
+    officer = staff_client("officer")
+    page = officer.text(f"/staff/reports/{report.tracking_code}")
+    last_day = page.split('name="new_due_date"')[1].split('max="')[1][:10]
+    officer.post(f"/staff/department/reports/{report.tracking_code}/extension",
+                 {"version": report.version, "new_due_date": last_day, "reason": "Chờ vật tư."})
+    extension = db_session.execute(select(ExtensionRequest).where(
+        ExtensionRequest.report_id == report.id)).scalar_one()
+    local = extension.requested_due_at.astimezone(zone)
+    assert local.date().isoformat() == last_day and local.time() == time(10)
 
 
 def _row(page: str, tracking_code: str) -> str:
