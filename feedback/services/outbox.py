@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.registry import ScheduledJobRegistry
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
@@ -158,6 +159,7 @@ def relay(session: Session, connection: Redis, *, now: datetime, limit: int = 50
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
+    release_due_retries(connection, now=now)
     messages = session.execute(query).scalars().all()
     if not messages:
         return 0
@@ -183,6 +185,33 @@ def relay(session: Session, connection: Redis, *, now: datetime, limit: int = 50
         )
         log.info("outbox relay handed over %d message(s)", len(lost))
     return len(lost)
+
+
+def release_due_retries(connection: Redis, *, now: datetime) -> int:
+    """Put back in their queues the failed jobs whose retry (`RETRY`) has fallen due.
+
+    RQ leaves a retry with an interval in the queue's scheduled registry for an RQ
+    scheduler to move; the workers run none (it would fork from every worker), so the
+    relay, every few seconds, does that scheduler's work. Two relays at once may enqueue
+    a job twice; it runs its work once.
+    """
+    released = 0
+    for queue in Queue.all(connection=connection):
+        registry = ScheduledJobRegistry(queue.name, connection=connection)
+        job_ids = registry.get_jobs_to_schedule(int(now.timestamp()))
+        if not job_ids:
+            continue
+        with connection.pipeline() as pipeline:
+            for job in Job.fetch_many(job_ids, connection=connection):
+                if job is not None:
+                    queue.enqueue_job(job, pipeline=pipeline)
+            for job_id in job_ids:
+                registry.remove(job_id, pipeline=pipeline)
+            pipeline.execute()
+        released += len(job_ids)
+    if released:
+        log.info("outbox relay put back %d job(s) whose retry fell due", released)
+    return released
 
 
 def claim(session: Session, message_id: int, now: datetime) -> tuple[str, list, str] | None:

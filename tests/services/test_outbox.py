@@ -28,6 +28,16 @@ def fail_always(value):
     raise RuntimeError("this job always fails")
 
 
+def fail_the_first_time(value):
+    """Fails on its first run, as a job meeting a database restart would; then records."""
+    from flask import current_app
+
+    from feedback.redis import redis_connection
+    if redis_connection(current_app._get_current_object()).incr(f"{CALLS_KEY}:runs") == 1:
+        raise RuntimeError("the first run fails")
+    return record_call(value)
+
+
 FUNCTION = "tests.services.test_outbox.record_call"
 
 
@@ -68,6 +78,33 @@ def test_a_failing_job_leaves_its_message_pending(app, db_session, redis):
         perform(message.id)
     db_session.expire_all()
     assert db_session.get(OutboxMessage, message.id).completed_at is None
+
+
+def test_a_job_that_failed_once_is_run_again_when_its_retry_falls_due(app, db_session, redis):
+    # The workers run no RQ scheduler of their own: the relay puts due retries back.
+    message = outbox.schedule(db_session, "tests.services.test_outbox.fail_the_first_time",
+                              "h", queue=queues.ROUTING, key="h")
+    db_session.commit()
+    message_id, job_id = message.id, message.job_id
+    make_worker(app, queues.ALL, redis).work(burst=True)
+    assert Job.fetch(job_id, connection=redis).get_status() == "scheduled"
+    later = datetime.now(timezone.utc) + timedelta(seconds=outbox.RETRY.intervals[0] + 1)
+    outbox.relay(db_session, redis, now=later)
+    db_session.commit()
+    make_worker(app, queues.ALL, redis).work(burst=True)
+    assert redis.lrange(CALLS_KEY, 0, -1) == [b"h"]
+    db_session.expire_all()
+    assert db_session.get(OutboxMessage, message_id).completed_at is not None
+
+
+def test_a_retry_not_yet_due_stays_where_it_is(app, db_session, redis):
+    message = outbox.schedule(db_session, "tests.services.test_outbox.fail_the_first_time",
+                              "i", queue=queues.ROUTING, key="i")
+    db_session.commit()
+    job_id = message.job_id
+    make_worker(app, queues.ALL, redis).work(burst=True)
+    outbox.relay(db_session, redis, now=datetime.now(timezone.utc))
+    assert Job.fetch(job_id, connection=redis).get_status() == "scheduled"
 
 
 def test_the_relay_hands_over_what_redis_never_got_and_a_worker_then_runs_it_once(
