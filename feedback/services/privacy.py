@@ -3,7 +3,8 @@ account, originals kept no longer than the retention period, and a log of who sa
 whose identity.
 
 Deleting an account erases who the citizen is (name, phone number, the originals of
-their photos, which carry camera metadata) and keeps the anonymised reports with
+their photos, which carry camera metadata, and the words a moderator edited out of
+their reports' text) and keeps the anonymised reports with
 their handling history: how each report was handled stays public record.
 """
 import logging
@@ -122,6 +123,8 @@ def delete_citizen_account(session: Session, citizen: User, *, now: datetime, st
         report.contact_name = report.contact_phone = report.contact_email = None
         report.device_id = None
         report.idempotency_key = report.request_fingerprint = None
+        # What a moderator edited out of the public text is personal data by definition.
+        report.title_original = report.description_original = None
         report.is_anonymous = True
     session.execute(update(Notification).where(Notification.user_id == citizen.id)
                     .values(body="", title=""))

@@ -46,6 +46,19 @@ def test_deleting_an_account_erases_identity_and_originals_and_keeps_the_handled
         storage.get(key)
 
 
+def test_deleting_an_account_erases_the_words_a_moderator_edited_out(app, db_session):
+    citizen = factories.citizen(db_session, name="Lê Văn Tám")
+    report = factories.report(db_session, sender=citizen)
+    report.title_original = "Nhà ông Tám, 0987654321"
+    report.description_original = "Tôi là Lê Văn Tám, số 12 hẻm 5, gọi 0987654321."
+    report.title, report.description = "Ổ gà", "Ổ gà trước nhà."
+    privacy.delete_citizen_account(db_session, citizen, now=datetime.now(timezone.utc),
+                                   storage=photo_storage(app))
+    db_session.flush()
+    assert (report.title_original, report.description_original) == (None, None)
+    assert (report.title, report.description) == ("Ổ gà", "Ổ gà trước nhà.")
+
+
 def test_the_same_phone_can_sign_up_again_after_deletion(app, db_session):
     citizen = factories.citizen(db_session, phone="+84987650000")
     privacy.delete_citizen_account(db_session, citizen, now=datetime.now(timezone.utc),
