@@ -53,6 +53,8 @@ MESSAGES = {
     "overdue": ("Quá hạn: {code}", "Phản ánh {code} đã quá hạn xử lý."),
     "reminder": ("Nhắc việc: {code}", "Phản ánh {code} vẫn quá hạn, chưa được xử lý xong."),
     "extension_decided": ("Gia hạn {code}: {note}", "Đề nghị gia hạn phản ánh {code}: {note}."),
+    "answer_refused": ("Kết quả {code} chưa được duyệt",
+                       "Lãnh đạo chưa duyệt kết quả xử lý phản ánh {code}: {note}"),
     # to supervisors
     "escalated": ("Quá hạn cần theo dõi: {code}",
                   "Phản ánh {code} của {department} đã quá hạn."),

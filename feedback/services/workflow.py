@@ -424,6 +424,10 @@ def answer(session: Session, report: Report, *, actor: User, now: datetime, outc
     report.answer_text = nfc(text)
     data = {"outcome": str(outcome)}
     if current_app.config["RESULT_REVIEW"]:
+        if report.status == S.ASSIGNED:
+            # Answering is taking the report on: while the answer waits for review, the
+            # clock that runs is the resolution's, not the acknowledgement's.
+            acknowledge(session, report, actor=actor, now=now)
         report.answer_review = ReviewState.PENDING
         event = record(session, report, "answer_submitted", actor=actor, now=now, note=text,
                        data=data)
@@ -461,8 +465,7 @@ def review_answer(session: Session, report: Report, *, actor: User, now: datetim
     _need(note, "note", "Say why the answer is refused.")
     report.answer_review = ReviewState.REFUSED
     event = record(session, report, "answer_refused", actor=actor, now=now, note=note)
-    notifications.notify_department(session, report, "extension_decided", now=now,
-                                    note=f"kết quả chưa được duyệt: {note}")
+    notifications.notify_department(session, report, "answer_refused", now=now, note=note)
     return event
 
 

@@ -340,6 +340,45 @@ def test_with_result_review_the_citizen_sees_the_answer_only_after_a_supervisor_
     assert report.status == S.RESOLVED and report.answer_review == ReviewState.APPROVED
 
 
+def test_a_refused_answer_tells_the_department_its_answer_was_refused(app, db_session):
+    report = _approved_and_routed(db_session)
+    officer = factories.staff(db_session, "officer")
+    workflow.acknowledge(db_session, report, actor=officer, now=TUESDAY)
+    app.config["RESULT_REVIEW"] = True
+    try:
+        workflow.answer(db_session, report, actor=officer, now=TUESDAY, outcome=Outcome.PLANNED,
+                        text="Sẽ sửa")
+    finally:
+        app.config["RESULT_REVIEW"] = False
+    workflow.review_answer(db_session, report, actor=factories.staff(db_session, "supervisor"),
+                           now=TUESDAY, approve_answer=False, note="Thiếu thời gian cụ thể.")
+    db_session.flush()
+    notice = db_session.execute(
+        select(Notification).where(Notification.report_id == report.id,
+                                   Notification.department_id == report.lead_department_id)
+        .order_by(Notification.id.desc())).scalars().first()
+    assert notice.kind == "answer_refused"
+    assert "gia hạn" not in notice.body.lower() and "Thiếu thời gian cụ thể." in notice.body
+    assert report.status == S.IN_PROGRESS and report.answer_review == ReviewState.REFUSED
+
+
+def test_with_result_review_an_answer_sent_before_acknowledging_takes_the_report_on(
+        app, db_session):
+    report = _approved_and_routed(db_session)
+    officer = factories.staff(db_session, "officer")
+    app.config["RESULT_REVIEW"] = True
+    try:
+        workflow.answer(db_session, report, actor=officer, now=TUESDAY, outcome=Outcome.PLANNED,
+                        text="Sẽ sửa")
+    finally:
+        app.config["RESULT_REVIEW"] = False
+    # Its clock is now the resolution's, and the supervisor can review the answer.
+    assert report.status == S.IN_PROGRESS and report.resolve_due_at is not None
+    workflow.review_answer(db_session, report, actor=factories.staff(db_session, "supervisor"),
+                           now=TUESDAY, approve_answer=True)
+    assert report.status == S.RESOLVED
+
+
 def test_every_move_leaves_an_event_with_who_from_and_to(db_session):
     report = _approved_and_routed(db_session)
     officer = factories.staff(db_session, "officer")
