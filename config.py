@@ -186,3 +186,10 @@ def check_config(config: dict) -> None:
             )
         if config.get("REDIS_URL") is None:
             raise ConfigError("FEEDBACK_ENV=production needs REDIS_URL")
+        if not config.get("METRICS_TOKEN"):
+            # /metrics is served on the app's own port, which the mobile app reaches.
+            raise ConfigError("FEEDBACK_ENV=production needs METRICS_TOKEN, the bearer token "
+                              "Prometheus sends to GET /metrics")
+        if config.get("PUSH_WEBHOOK_URL") and not config.get("PUSH_WEBHOOK_SECRET"):
+            raise ConfigError("PUSH_WEBHOOK_URL needs PUSH_WEBHOOK_SECRET in production: "
+                              "the push service checks each notification's signature with it")

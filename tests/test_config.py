@@ -46,8 +46,19 @@ def test_production_refuses_to_start_without_a_long_secret_key(tmp_path):
         create_app({"ENVIRONMENT": "production", "SECRET_KEY": "short", "REDIS_URL": "redis://r"})
 
 
+PRODUCTION = {"FEEDBACK_ENV": "production", "REDIS_URL": "redis://r", "SECRET_KEY": "x" * 48,
+              "METRICS_TOKEN": "m" * 32}
+
+
+def test_production_refuses_to_start_with_metrics_open_or_pushes_unsigned():
+    with pytest.raises(ConfigError, match="METRICS_TOKEN"):
+        check_config(load_config("/i", environ={**PRODUCTION, "METRICS_TOKEN": ""}))
+    with pytest.raises(ConfigError, match="PUSH_WEBHOOK_SECRET"):
+        check_config(load_config("/i", environ={**PRODUCTION,
+                                                "PUSH_WEBHOOK_URL": "https://push.example"}))
+
+
 def test_production_starts_with_a_long_random_secret_and_secure_cookies():
-    config = load_config("/i", environ={"FEEDBACK_ENV": "production", "REDIS_URL": "redis://r",
-                                        "SECRET_KEY": "x" * 48})
+    config = load_config("/i", environ=PRODUCTION)
     check_config(config)
     assert config["SESSION_COOKIE_SECURE"] is True
