@@ -34,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import fresh_database  # noqa: E402
 
 TARGETS = {"intake_to_bare_min": 0.6}
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/phananh_bench"
@@ -88,21 +89,6 @@ def bare_app():
 
 
 # -- setting up --------------------------------------------------------------------------
-
-def fresh_database(url: str) -> str:
-    import psycopg
-    from sqlalchemy import make_url
-
-    from config import normalise_database_url
-
-    parsed = make_url(normalise_database_url(url))
-    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(
-        hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{parsed.database}"')
-    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-
 
 def drop_database(url: str) -> None:
     import psycopg
@@ -306,7 +292,7 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"database {args.database_url} (made afresh)", flush=True)
-    database_url = fresh_database(args.database_url)
+    database_url = fresh_database(args.database_url, driver="postgresql")
     scratch = tempfile.mkdtemp(prefix="phananh-bench-")
     env = {
         "DATABASE_URL": database_url, "REDIS_URL": args.redis_url,

@@ -51,7 +51,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.intake import drop_database, free_port, fresh_database, stop_server  # noqa: E402
+from bench.common import fresh_database  # noqa: E402
+from bench.intake import drop_database, free_port  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/phananh_bench_load"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
@@ -348,7 +349,7 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="phananh-load-"))
     log(f"scratch folder {scratch}; database {args.database_url} (made afresh); "
         f"Redis {args.redis_url} (flushed)")
-    database_url = fresh_database(args.database_url)
+    database_url = fresh_database(args.database_url, driver="postgresql")
     import redis
 
     redis.Redis.from_url(args.redis_url).flushdb()

@@ -44,6 +44,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import cpu_model, fresh_database, percentile, say  # noqa: E402
 
 import psycopg  # noqa: E402
 from sqlalchemy import make_url, select  # noqa: E402
@@ -155,36 +156,6 @@ PROPOSED_INDEX = (
     "WHERE is_public AND NOT is_hidden AND moderated_at IS NOT NULL "
     "AND status <> 'rejected'"
 )
-
-
-def say(message: str) -> None:
-    print(message, flush=True)
-
-
-def fresh_database(url: str) -> str:
-    parsed = make_url(url)
-    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(
-        hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{parsed.database}"')
-    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def measure(client, url: str, runs: int) -> dict:

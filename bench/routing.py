@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import percentile  # noqa: E402
 
 import redis as redis_client  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
@@ -45,11 +45,6 @@ TARGET_RATIO = 0.5
 
 def log(message):
     print(f"[routing] {message}", flush=True)
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 class Submitter:

@@ -38,6 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import fresh_database, say  # noqa: E402
 
 import psycopg  # noqa: E402
 from sqlalchemy import func, make_url, select  # noqa: E402
@@ -131,20 +132,6 @@ SELECT
     1
 FROM timed
 """
-
-
-def say(message: str) -> None:
-    print(message, flush=True)
-
-
-def fresh_database(url: str) -> str:
-    parsed = make_url(url)
-    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(
-        hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{parsed.database}"')
-    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
 def explain(session, statement) -> str:

@@ -29,15 +29,30 @@ def pytest_addoption(parser):
                      help="the database the app under test uses")
 
 
-def fresh_postgres_database(url: str) -> str:
-    """Drop and create the database `url` names; answer its SQLAlchemy URL."""
+def fresh_postgres_database(url: str, *, template: str | None = None) -> str:
+    """Drop and create the database `url` names (a copy of `template`, if given);
+    answer its SQLAlchemy URL."""
     parsed = make_url(normalise_database_url(url))
     admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(
         hide_password=False)
+    copy = f' TEMPLATE "{template}"' if template else ""
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{parsed.database}"')
+        connection.execute(f'CREATE DATABASE "{parsed.database}"{copy}')
     return parsed.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis server of the test's own, on a free port, for the fault tests to stop."""
+    from tests.faults import OwnRedis
+
+    server = OwnRedis(tmp_path / "redis").start()
+    yield server
+    try:
+        server.stop()
+    except Exception:  # noqa: BLE001 - already stopped by the test
+        pass
 
 
 @pytest.fixture(scope="session")

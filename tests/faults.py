@@ -213,7 +213,6 @@ def prepared_database(url: str) -> str:
     """A new database at `url` (dropped first if there), migrated, with the areas and the
     demo province; answers its SQLAlchemy URL. The template is named after
     TEST_DATABASE_URL's database, so runs with another one never share it."""
-    import psycopg
     from sqlalchemy import make_url
 
     from config import normalise_database_url
@@ -225,12 +224,8 @@ def prepared_database(url: str) -> str:
         _build(fresh_postgres_database(parsed.set(database=template).render_as_string(
             hide_password=False)))
         _BUILT.add(template)
-    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(
-        hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{parsed.database}" TEMPLATE "{template}"')
-    return parsed.render_as_string(hide_password=False)
+    return fresh_postgres_database(parsed.render_as_string(hide_password=False),
+                                   template=template)
 
 
 def _build(database_url: str) -> None:

@@ -19,7 +19,6 @@ from feedback.services import intake, outbox, workflow
 from tests import factories, samples
 from tests.conftest import POSTGRES_URL
 from tests.faults import (
-    OwnRedis,
     citizen_headers,
     kill,
     prepared_database,
@@ -30,16 +29,6 @@ from tests.faults import (
 )
 from workers import queues
 from workers.worker import make_worker
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    server = OwnRedis(tmp_path / "redis").start()
-    yield server
-    try:
-        server.stop()
-    except Exception:  # noqa: BLE001 - already stopped by the test
-        pass
 
 
 @pytest.fixture

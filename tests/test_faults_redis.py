@@ -27,7 +27,6 @@ from tests import samples
 from tests.conftest import POSTGRES_URL
 from tests.faults import (
     FaultSystem,
-    OwnRedis,
     citizen_headers,
     http_request,
     multipart,
@@ -37,16 +36,6 @@ from tests.faults import (
 CITIZENS = 4
 NINH_KIEU = "31135"
 CLIENT_TIMEOUT = 30  # seconds: an answer slower than this counts as a hang
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    server = OwnRedis(tmp_path / "redis").start()
-    yield server
-    try:
-        server.stop()
-    except Exception:  # noqa: BLE001 - already stopped by the test
-        pass
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from feedback.extensions import db
 from feedback.models import Notification, Report, ReportEvent, ReportStatus, Role, User
 from tests import factories
 from tests.conftest import POSTGRES_URL
-from tests.faults import FaultSystem, OwnRedis, kill, wait_until
+from tests.faults import FaultSystem, kill, wait_until
 from workers import jobs
 from workers.schedule import PERIODIC_JOBS
 from workers.scheduler import LOCK_KEY
@@ -24,16 +24,6 @@ from workers.scheduler import LOCK_KEY
 RELAY = "workers.jobs.relay_outbox"
 SWEEP = "workers.jobs.run_sweep"
 [RELAY_INTERVAL] = [job["interval"] for job in PERIODIC_JOBS if job["func"] is jobs.relay_outbox]
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    server = OwnRedis(tmp_path / "redis").start()
-    yield server
-    try:
-        server.stop()
-    except Exception:  # noqa: BLE001 - already stopped by the test
-        pass
 
 
 @pytest.fixture
