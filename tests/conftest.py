@@ -42,6 +42,16 @@ def fresh_postgres_database(url: str, *, template: str | None = None) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def build_schema(app) -> None:
+    """Migrate the app's database and load the areas and the demo province into it."""
+    with app.app_context():
+        upgrade()
+        import_areas(db.session, official_areas())
+        load_demo(db.session)
+        db.session.commit()
+        db.session.remove()
+
+
 @pytest.fixture
 def own_redis(tmp_path):
     """A Redis server of the test's own, on a free port, for the fault tests to stop."""
@@ -79,12 +89,7 @@ def app(database_url, tmp_path_factory):
         "LOGIN_RATE_LIMIT": "10000 per minute",
         "LOG_FORMAT": "none",
     })
-    with app.app_context():
-        upgrade()
-        import_areas(db.session, official_areas())
-        load_demo(db.session)
-        db.session.commit()
-        db.session.remove()
+    build_schema(app)
     yield app
     with app.app_context():
         db.engine.dispose()

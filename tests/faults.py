@@ -229,21 +229,14 @@ def prepared_database(url: str) -> str:
 
 
 def _build(database_url: str) -> None:
-    from flask_migrate import upgrade
-
     from feedback import create_app
     from feedback.extensions import db
-    from feedback.services.areas import import_areas, official_areas
-    from feedback.services.demo import load_demo
+    from tests.conftest import build_schema
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": None,
                       "SECRET_KEY": "template-" + "x" * 32, "LOG_FORMAT": "none"})
+    build_schema(app)
     with app.app_context():
-        upgrade()
-        import_areas(db.session, official_areas())
-        load_demo(db.session)
-        db.session.commit()
-        db.session.remove()
         db.engine.dispose()  # a template may have no one connected while it is copied
 
 

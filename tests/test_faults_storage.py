@@ -13,17 +13,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from feedback import create_app
 from feedback.extensions import db
 from feedback.models import Photo, Report, ReportEvent, Role, User
-from feedback.services.areas import import_areas, official_areas
 from feedback.services.auth import issue_token
-from feedback.services.demo import load_demo
 from tests import samples
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, build_schema
 from tests.faults import OwnPostgres, can_run_own_postgres, free_port
 
 
@@ -53,12 +50,7 @@ def _prepared_app(database_url: str, tmp_path, **config):
         "SUBMIT_RATE_LIMIT": "100000 per hour", "SUBMIT_ADDRESS_RATE_LIMIT": "100000 per hour",
         "LOG_FORMAT": "none", **config,
     })
-    with app.app_context():
-        upgrade()
-        import_areas(db.session, official_areas())
-        load_demo(db.session)
-        db.session.commit()
-        db.session.remove()
+    build_schema(app)
     return app
 
 

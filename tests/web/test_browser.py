@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import redis as redis_client
-from flask_migrate import upgrade
 from openpyxl import load_workbook
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import select
@@ -34,13 +33,11 @@ from feedback.models import (
     User,
 )
 from feedback.services import deadlines, routing, workflow
-from feedback.services.areas import import_areas, official_areas
 from feedback.services.auth import issue_token
-from feedback.services.demo import load_demo
 from feedback.services.demo_activity import load_demo_activity, scene_picture
 from feedback.services.intake import photo_storage
 from tests import factories
-from tests.conftest import POSTGRES_URL, fresh_postgres_database
+from tests.conftest import POSTGRES_URL, build_schema, fresh_postgres_database
 from tests.faults import OwnRedis
 from tests.web.conftest import PASSWORDS
 from workers import queues
@@ -89,12 +86,7 @@ def live(tmp_path_factory):
         "LOGIN_RATE_LIMIT": "10000 per minute", "SUBMIT_RATE_LIMIT": "1000 per hour",
         "LOG_FORMAT": "none", "DASHBOARD_CACHE_SECONDS": 0,
     })
-    with app.app_context():
-        upgrade()
-        import_areas(db.session, official_areas())
-        load_demo(db.session)
-        db.session.commit()
-        db.session.remove()
+    build_schema(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
