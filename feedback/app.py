@@ -8,7 +8,7 @@ from sqlalchemy import event
 
 from config import check_config, load_config
 from feedback import api, commands, logs, metrics, web
-from feedback.services import outbox
+from feedback.services import outbox, stats
 from feedback.extensions import db, limiter, migrate
 from feedback.services import sms
 
@@ -46,6 +46,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     logs.init_app(app)
     db.init_app(app)
     outbox.install_after_commit_hand_over()
+    stats.keep_durations()
     limiter.init_app(app)
     sms.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),

@@ -92,6 +92,24 @@ report_coordinators = Table(
 )
 
 
+MISSED_DEADLINE = "(CASE WHEN status = 'awaiting_citizen' THEN resolve_due_at ELSE due_at END)"
+OPEN_STATUS_SQL = "status IN ('submitted', 'assigned', 'in_progress', 'awaiting_citizen')"
+# Indexes on an expression: autogenerate cannot compare them with what the database
+# reflects, so it leaves them to the migrations that made them (`compared_by_autogenerate`).
+EXPRESSION_INDEXES = frozenset({"ix_reports_missed_deadline"})
+
+
+def compared_by_autogenerate(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's include_object: everything but `EXPRESSION_INDEXES`."""
+    return not (type_ == "index" and name in EXPRESSION_INDEXES)
+
+# The columns the figures read of the reports received, and answered, in a period.
+SUBMITTED_FIGURES = ["status", "lead_department_id", "category_id", "area_code",
+                     "first_response_hours"]
+RESOLVED_FIGURES = ["lead_department_id", "category_id", "area_code", "rating",
+                    "resolve_due_at", "overdue_at", "reopen_count", "resolution_hours"]
+
+
 class Report(db.Model):
     __tablename__ = "reports"
     __table_args__ = (
@@ -144,12 +162,24 @@ class Report(db.Model):
             postgresql_where=text("manual_routing IS NOT NULL"),
             sqlite_where=text("manual_routing IS NOT NULL"),
         ),
+        # The supervisors' overdue queue: open reports by the deadline they miss
+        # (`stats.missed_deadline_column`), read in order from the oldest.
+        Index(
+            "ix_reports_missed_deadline",
+            text(MISSED_DEADLINE),
+            "id",
+            postgresql_where=text(OPEN_STATUS_SQL),
+            sqlite_where=text(OPEN_STATUS_SQL),
+        ),
         # Figures by department, category and commune over a period.
         Index("ix_reports_department_submitted_at", "lead_department_id", "submitted_at"),
         Index("ix_reports_category_submitted_at", "category_id", "submitted_at"),
         Index("ix_reports_area_submitted_at", "area_code", "submitted_at"),
-        Index("ix_reports_submitted_at", "submitted_at"),
-        Index("ix_reports_resolved_at", "resolved_at"),
+        # On PostgreSQL these two carry what the figures of a period read
+        # (`stats.figures`), so a month past (all-visible pages) is read from the index.
+        Index("ix_reports_submitted_at", "submitted_at",
+              postgresql_include=SUBMITTED_FIGURES),
+        Index("ix_reports_resolved_at", "resolved_at", postgresql_include=RESOLVED_FIGURES),
         Index("ix_reports_citizen_submitted_at", "citizen_id", "submitted_at"),
     )
 
@@ -219,6 +249,11 @@ class Report(db.Model):
     # The department's first response: acknowledged, asked for more, or answered.
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Working hours (clock hours for an urgent category) from assignment to the first
+    # response and to the answer, kept as those change (`stats.keep_durations`), so
+    # the figures take their medians in SQL rather than a report at a time.
+    first_response_hours: Mapped[float | None] = mapped_column(Float)
+    resolution_hours: Mapped[float | None] = mapped_column(Float)
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

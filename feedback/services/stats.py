@@ -25,7 +25,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, case, func, literal_column, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    and_,
+    case,
+    column,
+    event,
+    func,
+    inspect,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from feedback.models import Area, Category, Department, Rating, Report, ReportStatus, Urgency
@@ -41,11 +56,16 @@ __all__ = [
     "hours_taken",
     "is_on_time",
     "due_soon_condition",
+    "durations",
+    "durations_of",
+    "fill_in_durations",
+    "keep_durations",
     "median",
     "missed_deadline",
     "missed_deadline_column",
     "open_overdue_conditions",
     "on_time_rate",
+    "series",
     "share",
     "tally",
 ]
@@ -200,6 +220,8 @@ class Figures:
     ratings: dict = field(default_factory=lambda: {str(r): 0 for r in RATINGS})
     first_response_hours: list = field(default_factory=list, repr=False)
     resolution_hours: list = field(default_factory=list, repr=False)
+    # Medians the database took (PostgreSQL's percentile_cont), in place of the lists.
+    medians: dict = field(default_factory=dict, repr=False)
 
     @property
     def on_time_rate(self) -> float | None:
@@ -215,10 +237,14 @@ class Figures:
 
     @property
     def median_first_response_hours(self) -> float | None:
+        if "first_response_hours" in self.medians:
+            return self.medians["first_response_hours"]
         return median(self.first_response_hours)
 
     @property
     def median_resolution_hours(self) -> float | None:
+        if "resolution_hours" in self.medians:
+            return self.medians["resolution_hours"]
         return median(self.resolution_hours)
 
     def add(self, other: "Figures") -> None:
@@ -348,32 +374,103 @@ def due_soon_condition(now: datetime):
 
 
 def figures(session: Session, *, group_by: str, period: Period, now: datetime,
-            calendar: WorkCalendar) -> tuple[dict, Figures]:
+            calendar: WorkCalendar, durations: bool = True) -> tuple[dict, Figures]:
     """The figures per group ({group key: Figures}) and for all groups together.
 
     Group keys: the lead department's id, the category's id, or the commune's code;
     None for reports without one (not yet routed, or sent without a location).
+    Without `durations`, the times to first response and to resolution are left empty
+    (a ranking of on-time rates has no use for them). On PostgreSQL the medians are
+    taken in SQL, in the statements that count (`_counts_and_medians`).
     """
     g = _column(group_by)
-    start, end = period.start, period.end
     now = now.astimezone(timezone.utc)
     groups: dict = {}
 
     def at(key) -> Figures:
-        return groups.setdefault(key, Figures())
+        found = groups.get(key)
+        if found is None:
+            found = groups[key] = Figures()
+        return found
 
+    total = Figures()
+    in_sql = durations and session.get_bind().dialect.name == "postgresql"
+    if in_sql:
+        _counts_and_medians(session, g, period, at, total)
+    else:
+        _counts(session, g, period, at)
+
+    # Open and overdue, in two reads so each matches a partial index: the departments'
+    # open queue, and the moderators' queue.
+    for where in open_overdue_conditions(now, period):
+        for key, count in session.execute(select(g, func.count()).where(where).group_by(g)):
+            at(key).open_overdue += count
+
+    if durations and not in_sql:
+        _durations_in_python(session, g, period, at)
+    for figures_ in groups.values():
+        total.add(figures_)
+    return groups, total
+
+
+def series(session: Session, periods: list[Period], *, now: datetime) -> list[Figures]:
+    """Received, resolved, on time, late and open overdue for each of `periods`
+    (contiguous, in order), as `figures()` counts them for that period alone: a chart's
+    points in three grouped reads, however many periods, rather than a `figures()` call
+    each. Durations, ratings and reopenings are left empty."""
+    if not periods:
+        return []
+    now = now.astimezone(timezone.utc)
+    whole = Period(periods[0].start, periods[-1].end)
+    points = [Figures() for _ in periods]
+
+    def bucket(column):
+        return case(*[(_in(column, period.start, period.end), index)
+                      for index, period in enumerate(periods)], else_=None)
+
+    received = bucket(Report.submitted_at)
+    for index, count in session.execute(
+        select(received, func.count())
+        .where(_in(Report.submitted_at, whole.start, whole.end),
+               Report.status.not_in(NOT_RECEIVED)).group_by(received)
+    ):
+        if index is not None:
+            points[index].received = count
+    resolved = bucket(Report.resolved_at)
+    for index, count, in_time in session.execute(
+        select(resolved, func.count(), func.sum(case((_on_time(), 1), else_=0)))
+        .where(_in(Report.resolved_at, whole.start, whole.end)).group_by(resolved)
+    ):
+        if index is not None:
+            points[index].resolved, points[index].on_time = count, in_time
+            points[index].late = count - in_time
+    missed = bucket(missed_deadline_column())
+    for where in open_overdue_conditions(now, whole):
+        for index, count in session.execute(
+                select(missed, func.count()).where(where).group_by(missed)):
+            if index is not None:
+                points[index].open_overdue += count
+    return points
+
+
+def _on_time():
+    """`is_on_time` as a condition on resolved reports."""
+    return or_(
+        and_(Report.resolve_due_at.is_not(None), Report.resolved_at <= Report.resolve_due_at),
+        and_(Report.resolve_due_at.is_(None), Report.overdue_at.is_(None)),
+    )
+
+
+def _counts(session: Session, g, period: Period, at) -> None:
+    """Received, resolved, on time, late, reopened and the ratings, per group."""
+    start, end = period.start, period.end
     for key, count in session.execute(
         select(g, func.count()).where(_in(Report.submitted_at, start, end),
                                       Report.status.not_in(NOT_RECEIVED)).group_by(g)
     ):
         at(key).received = count
-
-    on_time = or_(
-        and_(Report.resolve_due_at.is_not(None), Report.resolved_at <= Report.resolve_due_at),
-        and_(Report.resolve_due_at.is_(None), Report.overdue_at.is_(None)),
-    )
     for key, rating, resolved, in_time, reopened in session.execute(
-        select(g, Report.rating, func.count(), func.sum(case((on_time, 1), else_=0)),
+        select(g, Report.rating, func.count(), func.sum(case((_on_time(), 1), else_=0)),
                func.sum(case((Report.reopen_count > 0, 1), else_=0)))
         .where(_in(Report.resolved_at, start, end)).group_by(g, Report.rating)
     ):
@@ -386,40 +483,179 @@ def figures(session: Session, *, group_by: str, period: Period, now: datetime,
             figures_.rated += resolved
             figures_.ratings[str(rating)] += resolved
 
-    # Open and overdue, in two reads so each matches a partial index: the departments'
-    # open queue, and the moderators' queue.
-    for where in open_overdue_conditions(now, period):
-        for key, count in session.execute(select(g, func.count()).where(where).group_by(g)):
-            at(key).open_overdue += count
 
-    # Durations: one row per report of the period, bounded by the longest period the
-    # caller allows; working time through one WorkingMinutes for all of them.
-    urgent = Category.urgency == literal_column(f"'{Urgency.URGENT.value}'")
-    first_responses = session.execute(
-        select(g, urgent, Report.assigned_at, Report.first_response_at)
-        .join(Category, Category.id == Report.category_id)
-        .where(_in(Report.submitted_at, start, end), Report.assigned_at.is_not(None),
-               Report.first_response_at.is_not(None),
-               Report.first_response_at >= Report.assigned_at)
-    ).all()
-    resolutions = session.execute(
-        select(g, urgent, Report.assigned_at, Report.resolved_at)
-        .join(Category, Category.id == Report.category_id)
-        .where(_in(Report.resolved_at, start, end), Report.assigned_at.is_not(None))
-    ).all()
-    working = WorkingMinutes.covering(
-        calendar, [moment for rows in (first_responses, resolutions)
-                   for row in rows for moment in row[2:]])
-    for rows, attribute in ((first_responses, "first_response_hours"),
-                            (resolutions, "resolution_hours")):
-        for key, is_urgent, began, ended in rows:
-            getattr(at(key), attribute).append(
-                hours_taken(began, ended, urgent=bool(is_urgent), calendar=working))
+def _durations_in_python(session: Session, g, period: Period, at) -> None:
+    """Times to first response (of the reports received in the period) and to resolution
+    (of those answered in it), from the hours kept on each report (`keep_durations`),
+    read a report at a time; the medians are taken in Python."""
+    for name, hours_column, of_period in _measures(period):
+        for key, hours in session.execute(
+                select(g, hours_column).where(of_period, hours_column.is_not(None))):
+            getattr(at(key), name).append(hours)
 
-    total = Figures()
-    for figures_ in groups.values():
-        total.add(figures_)
-    return groups, total
+
+def _measures(period: Period) -> tuple:
+    return (("first_response_hours", Report.first_response_hours,
+             _in(Report.submitted_at, period.start, period.end)),
+            ("resolution_hours", Report.resolution_hours,
+             _in(Report.resolved_at, period.start, period.end)))
+
+
+def _counts_and_medians(session: Session, g, period: Period, at, total: Figures) -> None:
+    """`_counts` and the medians of the hours together, on PostgreSQL: one read of the
+    period's reports by submission and one by answer, each grouped with ROLLUP so the
+    same statement gives the medians of all groups together (medians do not add up).
+    percentile_cont leaves out the reports without hours, as `_durations_in_python` does."""
+    (first_name, first_hours, submitted), (resolution_name, resolution_hours, answered) = \
+        _measures(period)
+
+    def median_of(column):
+        return func.percentile_cont(0.5).within_group(column)
+
+    for key, overall, received, middle in session.execute(
+        select(g, func.grouping(g), func.count().filter(Report.status.not_in(NOT_RECEIVED)),
+               median_of(first_hours))
+        .where(submitted).group_by(func.rollup(g))
+    ):
+        if overall:
+            total.medians[first_name] = middle
+        elif received or middle is not None:
+            figures_ = at(key)
+            figures_.received = received
+            figures_.medians[first_name] = middle
+
+    ratings = [func.count().filter(Report.rating == literal_column(f"'{rating.value}'"))
+               for rating in RATINGS]
+    for key, overall, resolved, in_time, reopened, middle, *rated in session.execute(
+        select(g, func.grouping(g), func.count(), func.count().filter(_on_time()),
+               func.count().filter(Report.reopen_count > 0), median_of(resolution_hours),
+               *ratings)
+        .where(answered).group_by(func.rollup(g))
+    ):
+        if overall:
+            total.medians[resolution_name] = middle
+            continue
+        figures_ = at(key)
+        figures_.resolved, figures_.on_time = resolved, in_time
+        figures_.late, figures_.reopened = resolved - in_time, reopened
+        figures_.medians[resolution_name] = middle
+        for rating, count in zip(RATINGS, rated, strict=True):
+            figures_.ratings[str(rating)] = count
+        figures_.rated = sum(rated)
+
+
+def durations_of(report: Report, calendar: WorkCalendar) -> tuple[float | None, float | None]:
+    """(hours to first response, hours to resolution) of a report, as the figures count
+    them (`durations`)."""
+    if report.assigned_at is None:
+        return None, None
+    return durations(report.assigned_at, report.first_response_at, report.resolved_at,
+                     urgent=report.category.urgency == Urgency.URGENT, calendar=calendar)
+
+
+def durations(assigned_at: datetime | None, first_response_at: datetime | None,
+              resolved_at: datetime | None, *, urgent: bool,
+              calendar) -> tuple[float | None, float | None]:
+    """Working hours from assignment to the first response and to the answer (clock
+    hours for an urgent category); None where there is no such time (a first response
+    before the latest assignment counts as none)."""
+    if assigned_at is None:
+        return None, None
+    return (
+        hours_taken(assigned_at, first_response_at, urgent=urgent, calendar=calendar)
+        if first_response_at is not None and first_response_at >= assigned_at else None,
+        hours_taken(assigned_at, resolved_at, urgent=urgent, calendar=calendar)
+        if resolved_at is not None else None,
+    )
+
+
+def fill_in_durations(connection, calendar: WorkCalendar, *, batch: int = 20_000) -> int:
+    """Set the hours of every assigned report that has a first response or an answer,
+    a batch at a time, reading the tables as they are (no models): for migration 0005,
+    and for benchmarks that write reports in SQL. Answers how many were set."""
+    from feedback.models.types import UTCDateTime
+
+    reports = table("reports", column("id", BigInteger), column("category_id", Integer),
+                    column("assigned_at", UTCDateTime()),
+                    column("first_response_at", UTCDateTime()),
+                    column("resolved_at", UTCDateTime()))
+    categories = table("categories", column("id", Integer), column("urgency", String))
+    postgresql = connection.dialect.name == "postgresql"
+    done, last_id = 0, 0
+    while True:
+        rows = connection.execute(
+            select(reports.c.id, categories.c.urgency == Urgency.URGENT.value,
+                   reports.c.assigned_at, reports.c.first_response_at, reports.c.resolved_at)
+            .join(categories, categories.c.id == reports.c.category_id)
+            .where(reports.c.id > last_id, reports.c.assigned_at.is_not(None),
+                   reports.c.first_response_at.is_not(None)
+                   | reports.c.resolved_at.is_not(None))
+            .order_by(reports.c.id).limit(batch)
+        ).all()
+        if not rows:
+            return done
+        working = WorkingMinutes.covering(
+            calendar, [moment for row in rows for moment in row[2:] if moment is not None])
+        hours = [durations(began, first, ended, urgent=bool(urgent), calendar=working)
+                 for _id, urgent, began, first, ended in rows]
+        ids = [row[0] for row in rows]
+        if postgresql:
+            connection.execute(text(
+                "UPDATE reports SET first_response_hours = v.first, resolution_hours = v.resolution "
+                "FROM unnest(CAST(:ids AS bigint[]), CAST(:firsts AS float8[]), "
+                "CAST(:resolutions AS float8[])) AS v(id, first, resolution) "
+                "WHERE reports.id = v.id"),
+                {"ids": ids, "firsts": [h[0] for h in hours],
+                 "resolutions": [h[1] for h in hours]})
+        else:
+            connection.execute(text(
+                "UPDATE reports SET first_response_hours = :first, "
+                "resolution_hours = :resolution WHERE id = :id"),
+                [{"id": report_id, "first": first, "resolution": resolution}
+                 for report_id, (first, resolution) in zip(ids, hours, strict=True)])
+        done += len(rows)
+        last_id = ids[-1]
+
+
+_DURATION_INPUTS = ("assigned_at", "first_response_at", "resolved_at", "category_id",
+                    "category")
+
+
+def keep_durations(session_class=Session) -> None:
+    """Before each flush, set `first_response_hours` and `resolution_hours` on every
+    report whose assignment, first response, answer or category changed, with the
+    calendar in force (`deadlines.calendar_for`)."""
+    if session_class in _KEEPING:
+        return
+    _KEEPING.add(session_class)
+
+    @event.listens_for(session_class, "before_flush")
+    def _before_flush(session, _context, _instances):
+        changed = [report for report in (*session.new, *session.dirty)
+                   if isinstance(report, Report) and _inputs_changed(report)]
+        if not changed:
+            return
+        from feedback.services.deadlines import calendar_for
+
+        calendar = None
+        for report in changed:
+            if report.assigned_at is None or (report.first_response_at is None
+                                              and report.resolved_at is None):
+                report.first_response_hours = report.resolution_hours = None
+                continue
+            calendar = calendar or calendar_for(session)
+            report.first_response_hours, report.resolution_hours = durations_of(
+                report, calendar)
+
+
+_KEEPING: set = set()
+
+
+def _inputs_changed(report: Report) -> bool:
+    state = inspect(report)
+    if state.pending or state.transient:
+        return True
+    return any(state.attrs[name].history.has_changes() for name in _DURATION_INPUTS)
 
 
 def group_labels(session: Session, group_by: str, keys: Iterable) -> dict:

@@ -233,6 +233,19 @@ def test_sql_figures_agree_with_the_definitions_applied_row_by_row(db_session, o
 
 
 @pytest.mark.embedded
+def test_a_series_counts_each_period_as_the_figures_of_that_period_alone(db_session, october):
+    weeks = [stats.Period.of_days(first, first + timedelta(days=7), ICT)
+             for first in (date(2026, 9, 28) + timedelta(days=7 * n) for n in range(6))]
+    series = stats.series(db_session, weeks, now=NOW)
+    one_by_one = [compute(db_session, period=week)[1] for week in weeks]
+    counted = [(f.received, f.resolved, f.on_time, f.late, f.open_overdue, f.on_time_rate)
+               for f in series]
+    assert counted == [(f.received, f.resolved, f.on_time, f.late, f.open_overdue,
+                        f.on_time_rate) for f in one_by_one]
+    assert sum(f.received for f in series) > 0 and sum(f.open_overdue for f in series) > 0
+
+
+@pytest.mark.embedded
 def test_the_period_is_half_open_and_needs_aware_instants():
     period = stats.Period(datetime(2026, 10, 1, tzinfo=ICT), datetime(2026, 11, 1, tzinfo=ICT))
     assert datetime(2026, 10, 1, tzinfo=ICT) in period
