@@ -7,7 +7,7 @@ moderators' manual routing queue.
 from datetime import datetime, timezone
 
 from sqlalchemy import case, or_, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from feedback.extensions import db
 from feedback.models import ManualRouting, Report, ReportStatus, RoutingRule
@@ -29,10 +29,11 @@ def find_rule(session: Session, category_id: int, area_code: str | None,
         select(RoutingRule)
         .where(RoutingRule.category_id == category_id, RoutingRule.active.is_(True),
                or_(RoutingRule.area_code.is_(None), RoutingRule.area_code.in_(areas)))
-        .options(selectinload(RoutingRule.coordinators), joinedload(RoutingRule.department))
+        # One statement: SQLAlchemy limits the rules in a subquery, then joins.
+        .options(joinedload(RoutingRule.coordinators), joinedload(RoutingRule.department))
         .order_by(specificity, RoutingRule.priority.desc(), RoutingRule.id)
         .limit(1)
-    ).scalar_one_or_none()
+    ).unique().scalar_one_or_none()
 
 
 def route(session: Session, report: Report, *, now: datetime) -> str:
