@@ -58,7 +58,7 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/phananh_bench_load"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
 TARGETS = {"reports_per_second_min": 15, "submit_p99_ms_max": 1500,
            "photos_processed_within_s_max": 600, "lost_reports": 0, "doubled_reports": 0}
-WORKER_NICE = 10
+WORKER_NICE = int(os.environ.get("BENCH_WORKER_NICE", 10))
 CITIZENS = 1200  # at 15/s for 5 minutes, under 10 reports an hour each (SUBMIT_RATE_LIMIT)
 SUBMIT = "citizen: submit report with a 12 MP photo"
 # Where the reports of the day come from: field problems that need a photo, across the

@@ -172,7 +172,8 @@ class Officer(FastHttpUser):
                                    headers=headers, name="officer: department queue")
         if response.status_code != 200:
             return
-        items = response.json()
+        # The reports it only coordinates are in its queue too (marked); the lead moves them.
+        items = [item for item in response.json() if not item.get("coordinating")]
         for item in [i for i in items if i["status"] == "assigned"][:3]:
             self.client.get(f"/api/v1/staff/reports/{item['tracking_code']}", headers=headers,
                             name="officer: open a report")

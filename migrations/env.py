@@ -7,7 +7,6 @@ from alembic import context
 from flask import current_app
 
 import feedback.models  # noqa: F401 - registers every table on the metadata
-from feedback.models.reports import compared_by_autogenerate
 from feedback.models.types import UTCDateTime
 
 config = context.config
@@ -32,7 +31,6 @@ def run_migrations_offline():
         target_metadata=target_db.metadata,
         literal_binds=True,
         render_item=render_item,
-        include_object=compared_by_autogenerate,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -48,7 +46,6 @@ def run_migrations_online():
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args.setdefault("render_item", render_item)
-    conf_args.setdefault("include_object", compared_by_autogenerate)
 
     connection = config.attributes.get("connection")
     if connection is not None:

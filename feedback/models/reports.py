@@ -92,17 +92,6 @@ report_coordinators = Table(
 )
 
 
-MISSED_DEADLINE = "(CASE WHEN status = 'awaiting_citizen' THEN resolve_due_at ELSE due_at END)"
-OPEN_STATUS_SQL = "status IN ('submitted', 'assigned', 'in_progress', 'awaiting_citizen')"
-# Indexes on an expression: autogenerate cannot compare them with what the database
-# reflects, so it leaves them to the migrations that made them (`compared_by_autogenerate`).
-EXPRESSION_INDEXES = frozenset({"ix_reports_missed_deadline"})
-
-
-def compared_by_autogenerate(obj, name, type_, reflected, compare_to) -> bool:
-    """Alembic's include_object: everything but `EXPRESSION_INDEXES`."""
-    return not (type_ == "index" and name in EXPRESSION_INDEXES)
-
 # The columns the figures read of the reports received, and answered, in a period.
 SUBMITTED_FIGURES = ["status", "lead_department_id", "category_id", "area_code",
                      "first_response_hours"]
@@ -161,15 +150,6 @@ class Report(db.Model):
             "submitted_at",
             postgresql_where=text("manual_routing IS NOT NULL"),
             sqlite_where=text("manual_routing IS NOT NULL"),
-        ),
-        # The supervisors' overdue queue: open reports by the deadline they miss
-        # (`stats.missed_deadline_column`), read in order from the oldest.
-        Index(
-            "ix_reports_missed_deadline",
-            text(MISSED_DEADLINE),
-            "id",
-            postgresql_where=text(OPEN_STATUS_SQL),
-            sqlite_where=text(OPEN_STATUS_SQL),
         ),
         # Figures by department, category and commune over a period.
         Index("ix_reports_department_submitted_at", "lead_department_id", "submitted_at"),

@@ -22,8 +22,6 @@ down_revision = '0004'
 branch_labels = None
 depends_on = None
 
-MISSED_DEADLINE = "(CASE WHEN status = 'awaiting_citizen' THEN resolve_due_at ELSE due_at END)"
-OPEN_STATUS_SQL = "status IN ('submitted', 'assigned', 'in_progress', 'awaiting_citizen')"
 SUBMITTED_FIGURES = ["status", "lead_department_id", "category_id", "area_code",
                      "first_response_hours"]
 RESOLVED_FIGURES = ["lead_department_id", "category_id", "area_code", "rating",
@@ -34,12 +32,6 @@ def upgrade():
         batch_op.add_column(sa.Column('first_response_hours', sa.Float(), nullable=True))
         batch_op.add_column(sa.Column('resolution_hours', sa.Float(), nullable=True))
     _fill_in()
-    # The overdue queue in the order of the deadlines missed (with bound parameters,
-    # PostgreSQL's generic plan otherwise read every open report: 1.4 s at 10,000).
-    op.create_index("ix_reports_missed_deadline", "reports",
-                    [sa.text(MISSED_DEADLINE), "id"],
-                    postgresql_where=sa.text(OPEN_STATUS_SQL),
-                    sqlite_where=sa.text(OPEN_STATUS_SQL))
     if op.get_bind().dialect.name == "postgresql":
         # The figures of a period read these columns too: from the index alone once
         # vacuumed (a month past is), not from the table.
@@ -62,7 +54,6 @@ def _fill_in():
 
 
 def downgrade():
-    op.drop_index("ix_reports_missed_deadline", table_name="reports")
     if op.get_bind().dialect.name == "postgresql":
         for name, column in (("ix_reports_submitted_at", "submitted_at"),
                              ("ix_reports_resolved_at", "resolved_at")):
