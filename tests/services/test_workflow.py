@@ -323,17 +323,22 @@ def test_changing_the_category_of_a_routed_report_routes_it_again(db_session):
     assert report.lead_department.code == "ct-dien-luc"
 
 
-def test_with_result_review_the_citizen_sees_the_answer_only_after_a_supervisor_approves(
-        app, db_session):
-    report = _approved_and_routed(db_session)
-    officer = factories.staff(db_session, "officer")
-    workflow.acknowledge(db_session, report, actor=officer, now=TUESDAY)
+def _answer_under_review(app, db_session, report, officer):
+    """The officer answers with result review on: a supervisor must approve it first."""
     app.config["RESULT_REVIEW"] = True
     try:
         workflow.answer(db_session, report, actor=officer, now=TUESDAY, outcome=Outcome.PLANNED,
                         text="Sẽ sửa")
     finally:
         app.config["RESULT_REVIEW"] = False
+
+
+def test_with_result_review_the_citizen_sees_the_answer_only_after_a_supervisor_approves(
+        app, db_session):
+    report = _approved_and_routed(db_session)
+    officer = factories.staff(db_session, "officer")
+    workflow.acknowledge(db_session, report, actor=officer, now=TUESDAY)
+    _answer_under_review(app, db_session, report, officer)
     assert report.status == S.IN_PROGRESS and report.answer_review == ReviewState.PENDING
     workflow.review_answer(db_session, report, actor=factories.staff(db_session, "supervisor"),
                            now=TUESDAY, approve_answer=True)
@@ -344,12 +349,7 @@ def test_a_refused_answer_tells_the_department_its_answer_was_refused(app, db_se
     report = _approved_and_routed(db_session)
     officer = factories.staff(db_session, "officer")
     workflow.acknowledge(db_session, report, actor=officer, now=TUESDAY)
-    app.config["RESULT_REVIEW"] = True
-    try:
-        workflow.answer(db_session, report, actor=officer, now=TUESDAY, outcome=Outcome.PLANNED,
-                        text="Sẽ sửa")
-    finally:
-        app.config["RESULT_REVIEW"] = False
+    _answer_under_review(app, db_session, report, officer)
     workflow.review_answer(db_session, report, actor=factories.staff(db_session, "supervisor"),
                            now=TUESDAY, approve_answer=False, note="Thiếu thời gian cụ thể.")
     db_session.flush()
@@ -366,12 +366,7 @@ def test_with_result_review_an_answer_sent_before_acknowledging_takes_the_report
         app, db_session):
     report = _approved_and_routed(db_session)
     officer = factories.staff(db_session, "officer")
-    app.config["RESULT_REVIEW"] = True
-    try:
-        workflow.answer(db_session, report, actor=officer, now=TUESDAY, outcome=Outcome.PLANNED,
-                        text="Sẽ sửa")
-    finally:
-        app.config["RESULT_REVIEW"] = False
+    _answer_under_review(app, db_session, report, officer)
     # Its clock is now the resolution's, and the supervisor can review the answer.
     assert report.status == S.IN_PROGRESS and report.resolve_due_at is not None
     workflow.review_answer(db_session, report, actor=factories.staff(db_session, "supervisor"),
@@ -428,12 +423,7 @@ def test_answering_withdraws_the_departments_pending_extension_request(db_sessio
 
 def test_an_answer_waiting_for_review_keeps_the_request_until_it_is_approved(app, db_session):
     report, officer, extension = _pending_extension(db_session)
-    app.config["RESULT_REVIEW"] = True
-    try:
-        workflow.answer(db_session, report, actor=officer, now=TUESDAY, outcome=Outcome.PLANNED,
-                        text="Đưa vào kế hoạch")
-    finally:
-        app.config["RESULT_REVIEW"] = False
+    _answer_under_review(app, db_session, report, officer)
     assert extension.state == ExtensionState.PENDING
     workflow.review_answer(db_session, report, actor=factories.staff(db_session, "supervisor"),
                            now=TUESDAY, approve_answer=True)
