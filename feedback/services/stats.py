@@ -41,7 +41,7 @@ from sqlalchemy import (
     table,
     text,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from feedback.models import Area, Category, Department, Rating, Report, ReportStatus, Urgency
 from feedback.services.calendar import WorkCalendar
@@ -549,8 +549,13 @@ def durations_of(report: Report, calendar: WorkCalendar) -> tuple[float | None, 
     them (`durations`)."""
     if report.assigned_at is None:
         return None, None
+    category = report.category
+    if category is None and report.category_id is not None:
+        # A report not yet flushed, named by its category's id: no lazy load for it.
+        category = object_session(report).get(Category, report.category_id)
     return durations(report.assigned_at, report.first_response_at, report.resolved_at,
-                     urgent=report.category.urgency == Urgency.URGENT, calendar=calendar)
+                     urgent=category is not None and category.urgency == Urgency.URGENT,
+                     calendar=calendar)
 
 
 def durations(assigned_at: datetime | None, first_response_at: datetime | None,

@@ -245,6 +245,22 @@ def test_a_series_counts_each_period_as_the_figures_of_that_period_alone(db_sess
     assert sum(f.received for f in series) > 0 and sum(f.open_overdue for f in series) > 0
 
 
+def test_a_new_report_named_by_its_category_id_gets_its_hours_when_flushed(db_session):
+    from feedback.models import Category
+
+    category = db_session.execute(select(Category).where(Category.code == "giao-thong")
+                                  ).scalar_one()
+    report = factories.report(db_session)
+    copy = Report(tracking_code="PA-2026-999999", category_id=category.id,
+                  description="Ổ gà", submitted_at=local(10, 6, 8), status="resolved",
+                  assigned_at=local(10, 6, 9), first_response_at=local(10, 6, 10, 30),
+                  resolved_at=local(10, 7, 9), area_code=report.area_code)
+    db_session.add(copy)
+    db_session.flush()
+    # Tuesday 09:00-10:30; then to 11:30, 13:00-17:00, and Wednesday 07:30-09:00.
+    assert (copy.first_response_hours, copy.resolution_hours) == (1.5, 8.0)
+
+
 @pytest.mark.embedded
 def test_the_period_is_half_open_and_needs_aware_instants():
     period = stats.Period(datetime(2026, 10, 1, tzinfo=ICT), datetime(2026, 11, 1, tzinfo=ICT))
