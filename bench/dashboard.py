@@ -261,10 +261,8 @@ def breakdown(app, now: datetime) -> dict:
     with app.test_request_context():
         choice = choice_from({"period": "month"},
                              now.astimezone(ZoneInfo(app.config["TIME_ZONE"])).date())
-        calendar = deadlines.calendar_for(db.session)
         started = time.perf_counter()
-        stats.figures(db.session, group_by="department", period=choice.period, now=now,
-                      calendar=calendar)
+        stats.figures(db.session, group_by="department", period=choice.period, now=now)
         table = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         zone = ZoneInfo(app.config["TIME_ZONE"])
@@ -282,8 +280,7 @@ def breakdown(app, now: datetime) -> dict:
         event.listen(db.engine, "before_cursor_execute", before)
         event.listen(db.engine, "after_cursor_execute", after)
         started = time.perf_counter()
-        stats.figures(db.session, group_by="department", period=choice.period, now=now,
-                      calendar=calendar)
+        stats.figures(db.session, group_by="department", period=choice.period, now=now)
         whole = (time.perf_counter() - started) * 1000
         event.remove(db.engine, "before_cursor_execute", before)
         event.remove(db.engine, "after_cursor_execute", after)

@@ -15,7 +15,7 @@ from feedback.schemas.deadlines import (
     StatsQuerySchema,
     StatsSchema,
 )
-from feedback.services import deadlines, overrides, stats
+from feedback.services import overrides, stats
 
 stats_blp = Blueprint("stats", __name__, url_prefix="/api/v1/stats",
                       description="On time, late, overdue and satisfaction figures")
@@ -47,8 +47,7 @@ class Figures(MethodView):
         """
         group_by, period = query["group_by"], query["period"]
         now = datetime.now(timezone.utc)
-        groups, total = stats.figures(db.session, group_by=group_by, period=period, now=now,
-                                      calendar=deadlines.calendar_for(db.session))
+        groups, total = stats.figures(db.session, group_by=group_by, period=period, now=now)
         labels = stats.group_labels(db.session, group_by, groups)
         rows = []
         for key, figures in groups.items():

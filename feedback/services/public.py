@@ -443,12 +443,12 @@ def scorecards(session: Session, period_: Period, *, now: datetime, time_zone: s
     on time, late, open and overdue, the on-time rate, satisfaction), from
     `feedback.services.stats`, the one place they are defined. Counts of every report,
     public or not: a count is no one's personal data."""
-    from feedback.services import deadlines, stats
+    from feedback.services import stats
 
     zone = ZoneInfo(time_zone)
     stats_period = stats.Period.of_days(period_.first, period_.last + timedelta(days=1), zone)
     groups, total = stats.figures(session, group_by="department", period=stats_period,
-                                  now=now, calendar=deadlines.calendar_for(session))
+                                  now=now)
     labels = stats.group_labels(session, "department", groups.keys())
     departments = []
     for key, figures in groups.items():

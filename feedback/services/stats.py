@@ -374,7 +374,7 @@ def due_soon_condition(now: datetime):
 
 
 def figures(session: Session, *, group_by: str, period: Period, now: datetime,
-            calendar: WorkCalendar, durations: bool = True) -> tuple[dict, Figures]:
+            durations: bool = True) -> tuple[dict, Figures]:
     """The figures per group ({group key: Figures}) and for all groups together.
 
     Group keys: the lead department's id, the category's id, or the commune's code;

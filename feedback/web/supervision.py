@@ -30,7 +30,7 @@ from feedback.extensions import db
 from feedback.redis import RedisNotConfigured, redis_connection
 from feedback.models import Category, Department, Rating, Role
 from feedback.schemas.workflow import DecisionSchema
-from feedback.services import deadlines, queues, stats, workflow
+from feedback.services import queues, stats, workflow
 from feedback.web import charts
 from feedback.web.auth import current_staff, safe_next, staff_required
 from feedback.web.common import (
@@ -233,16 +233,15 @@ def compute_figures(session, choice: Choice, moment: datetime) -> dict:
     """The dashboard's numbers: the table and the departments for the ranking from
     `stats.figures`, the charts from `stats.series`. Plain data, so it can be kept a
     while."""
-    calendar = deadlines.calendar_for(session)
     groups, total = stats.figures(session, group_by=choice.group_by, period=choice.period,
-                                  now=moment, calendar=calendar)
+                                  now=moment)
     if choice.group_by == "department":
         departments = groups
     else:
         # The ranking reads on-time rates only.
         departments, _total = stats.figures(session, group_by="department",
                                             period=choice.period, now=moment,
-                                            calendar=calendar, durations=False)
+                                            durations=False)
     zone = _zone()
     chart = buckets(choice)
     points = stats.series(session, [stats.Period.of_days(first, stop, zone)

@@ -32,8 +32,7 @@ def answer(db_session, report, at, username="officer"):
 
 def compute(db_session, group_by="department", now=NOW, period=OCTOBER):
     db_session.flush()
-    return stats.figures(db_session, group_by=group_by, period=period, now=now,
-                         calendar=deadlines.calendar_for(db_session))
+    return stats.figures(db_session, group_by=group_by, period=period, now=now)
 
 
 def department_id(db_session, code):

@@ -62,7 +62,7 @@ def test_the_dashboard_shows_the_figures_of_stats_to_the_unit(staff_client, db_s
     db_session.commit()
     choice = choice_from({"period": "month"}, now.astimezone(ZONE).date())
     groups, total = stats.figures(db_session, group_by="department", period=choice.period,
-                                  now=now, calendar=deadlines.calendar_for(db_session))
+                                  now=now)
     supervisor = staff_client("supervisor")
     page = supervisor.text("/staff/supervision/dashboard?period=month")
     table = page[page.index('id="figures"'):]
