@@ -39,6 +39,7 @@ import http.client
 import json
 import os
 import platform
+import resource
 import secrets
 import signal
 import subprocess
@@ -312,6 +313,45 @@ def failed_jobs(redis_url: str) -> int:
                for name in queues.ALL)
 
 
+_ROLES = (("locust", "locust"), ("gunicorn", "gunicorn"), ("flask worker", "workers"),
+          ("flask scheduler", "scheduler"), ("postgres", "postgresql"),
+          ("redis-server", "redis"))
+
+
+def cpu_seconds_by_role() -> dict:
+    """CPU seconds (user + system) used so far by every process on the machine and its
+    ended children, summed by what it is (locust, gunicorn, the workers, PostgreSQL,
+    Redis, the rest): two readings say where the cores went between them."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                command = handle.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        role = next((name for pattern, name in _ROLES if pattern in command), "other")
+        if role == "other" and fields[0] == "Z":
+            continue
+        used = int(fields[11]) + int(fields[12])
+        if int(entry) != os.getpid():
+            # Its children that ended (gunicorn's recycled workers, PostgreSQL's backends).
+            used += int(fields[13]) + int(fields[14])
+        totals[role] = totals.get(role, 0.0) + used / ticks
+    return totals
+
+
+def cores_used(before: dict, after: dict, seconds: float) -> dict:
+    """Cores each kind of process used on average between two readings (a process that
+    ended between them counts with its parent, as the parent's children's time)."""
+    return {role: round(max(0.0, after.get(role, 0.0) - before.get(role, 0.0)) / seconds, 2)
+            for role in sorted(set(before) | set(after))}
+
+
 def locust_figures(prefix: Path, seconds: float) -> dict:
     """Per kind of request: count, failures, throughput, p50 and p99 in ms (locust's
     percentiles are rounded to two significant digits above 100 ms)."""
@@ -400,6 +440,8 @@ def main() -> None:
         log(f"load: {users} users for {args.seconds:g} s, reports at {args.rate:g}/s")
         began = time.monotonic()
         load_at = time.time()
+        cpu_before = cpu_seconds_by_role()
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run([
             sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"),
             "--headless", "--host", f"http://127.0.0.1:{port}", "-u", str(users),
@@ -409,6 +451,13 @@ def main() -> None:
             stdout=open(scratch / "locust.log", "wb"), stderr=subprocess.STDOUT)
         ended = time.monotonic()
         load_seconds = ended - began
+        cpu_after = cpu_seconds_by_role()
+        # Locust has ended by now: its CPU is what this process's finished children used.
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_after["locust"] = (children.ru_utime + children.ru_stime
+                               - children_before.ru_utime - children_before.ru_stime)
+        cores = cores_used(cpu_before, cpu_after, load_seconds)
+        log(f"cores used during the load: {cores}")
         log(f"load over after {load_seconds:.0f} s; the moderators finish the queue")
         finished = finish_moderation(port, plan["moderators"][0])
         log(f"{finished} more approved; waiting for the workers")
@@ -442,6 +491,7 @@ def main() -> None:
                 "photos_processed_after_load_s": photos_after,
                 "routed_after_load_s": drained["routed_after_s"],
                 "approved_after_load": finished,
+                "cores_used_during_load": cores,
                 "by_request": kinds,
                 "closing_check": check,
             },

@@ -13,9 +13,11 @@ import os
 import random
 import re
 import threading
+import time
 import uuid
 
-from locust import FastHttpUser, between, constant_throughput, events, task
+import gevent
+from locust import FastHttpUser, between, events, task
 
 PLAN = json.loads(open(os.environ["LOAD_PLAN"]).read()) if "LOAD_PLAN" in os.environ else {}
 BOUNDARY = "----phananh-load-boundary"
@@ -58,15 +60,41 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+def poisson_pacing(rate: float):
+    """A wait_time that starts the user's tasks as a Poisson process of `rate` per second.
+
+    Citizens send reports independently of one another. locust's constant_throughput
+    keeps every user on the beat it started on, and the bench starts all users in the
+    same second: 60 submitters at 0.25 a second each then sent their 60 reports within
+    one second of every four, waves no province sees (the queue behind each wave was
+    most of the submit latency measured before 2026-12-02). Here each start is the last
+    planned start plus an exponential gap, so the rate holds on average (a user that
+    falls behind catches up) and the phases spread out."""
+
+    def wait_time(user) -> float:
+        now = time.monotonic()
+        planned = getattr(user, "_planned_start", None)
+        planned = (now if planned is None else planned) + random.expovariate(rate)
+        user._planned_start = planned
+        return max(0.0, planned - now)
+
+    return wait_time
+
+
 class Citizen(FastHttpUser):
     """Sends a report with one photo at a steady pace; retries a failed send once with
     the same Idempotency-Key, as the app does on a flaky line."""
 
     weight = PLAN.get("submitters", 60)
     fixed_count = PLAN.get("submitters", 60)
-    wait_time = constant_throughput(PLAN.get("submit_rate", 15) / PLAN.get("submitters", 60))
+    wait_time = poisson_pacing(PLAN.get("submit_rate", 15) / PLAN.get("submitters", 60))
     network_timeout = 60.0
     connection_timeout = 60.0
+
+    def on_start(self):
+        # The first report, too, at a moment of this citizen's own.
+        gevent.sleep(random.uniform(0, PLAN.get("submitters", 60) / PLAN.get("submit_rate", 15)))
+        self._planned_start = time.monotonic()
 
     @task
     def submit(self):
