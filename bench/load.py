@@ -8,8 +8,9 @@ processes serving every queue (at nice 10, so the web keeps the cores it needs) 
 staff; Redis database 9 (flushed). Then locust (bench/locustfile.py) plays, for
 --seconds (300):
 
-- citizens sending reports with one 12-megapixel phone photo (about 4 MB, EXIF with a
-  GPS position and orientation 6, each upload made unique) at --rate (15) per second,
+- citizens sending reports with one 12-megapixel phone photo (about 3 MB, EXIF with a
+  GPS position and orientation 6, each upload made unique) at --rate (15) per second
+  on average, as a Poisson stream (each citizen sends when they choose),
   each with an Idempotency-Key and retried once on a failure, through the same rate
   limits as production except the one per client address (every request here comes
   from 127.0.0.1);

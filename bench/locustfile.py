@@ -1,7 +1,8 @@
 """The people of bench/load.py's worst day, for locust. Run `python bench/load.py`, which
 builds the system and the plan this file reads (LOAD_PLAN), not this file.
 
-Citizens send reports with one 12-megapixel phone photo at a steady rate and poll their
+Citizens send reports with one 12-megapixel phone photo, each when they choose (together
+a Poisson stream at the submit rate), and poll their
 reports and notifications; moderators approve the queue; officers acknowledge and answer
 their department's work; supervisors open the dashboard and the overdue queue in the web
 view; the public reads the public list. Every report answered 201 is written down, with
@@ -82,8 +83,9 @@ def poisson_pacing(rate: float):
 
 
 class Citizen(FastHttpUser):
-    """Sends a report with one photo at a steady pace; retries a failed send once with
-    the same Idempotency-Key, as the app does on a flaky line."""
+    """Sends a report with one photo now and then (all of them together: a Poisson
+    stream at the submit rate); retries a failed send once with the same
+    Idempotency-Key, as the app does on a flaky line."""
 
     weight = PLAN.get("submitters", 60)
     fixed_count = PLAN.get("submitters", 60)
