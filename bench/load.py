@@ -336,8 +336,8 @@ def cpu_seconds_by_role() -> dict:
         except OSError:
             continue
         role = next((name for pattern, name in _ROLES if pattern in command), "other")
-        if role == "other" and fields[0] == "Z":
-            continue
+        if fields[0] == "Z":
+            continue  # ended, not yet reaped: its time reaches its parent once it is
         used = int(fields[11]) + int(fields[12])
         if int(entry) != os.getpid():
             # Its children that ended (gunicorn's recycled workers, PostgreSQL's backends).

@@ -30,6 +30,8 @@ _submitted_by_token: dict[str, list[str]] = {}
 _citizen_tokens = itertools.cycle(PLAN.get("citizens", [None]))
 _photos = [open(path, "rb").read() for path in PLAN.get("photos", [])]
 _moderator_slot = itertools.count()
+# Each submitter's share of the submit rate: reports a second.
+SUBMIT_RATE_PER_CITIZEN = PLAN.get("submit_rate", 15) / PLAN.get("submitters", 60)
 _officers = itertools.cycle(PLAN.get("officers", [None]))
 _supervisors = itertools.cycle(PLAN.get("supervisors", [None]))
 
@@ -89,13 +91,13 @@ class Citizen(FastHttpUser):
 
     weight = PLAN.get("submitters", 60)
     fixed_count = PLAN.get("submitters", 60)
-    wait_time = poisson_pacing(PLAN.get("submit_rate", 15) / PLAN.get("submitters", 60))
+    wait_time = poisson_pacing(SUBMIT_RATE_PER_CITIZEN)
     network_timeout = 60.0
     connection_timeout = 60.0
 
     def on_start(self):
         # The first report, too, at a moment of this citizen's own.
-        gevent.sleep(random.uniform(0, PLAN.get("submitters", 60) / PLAN.get("submit_rate", 15)))
+        gevent.sleep(random.uniform(0, 1 / SUBMIT_RATE_PER_CITIZEN))
         self._planned_start = time.monotonic()
 
     @task
