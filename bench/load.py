@@ -32,7 +32,9 @@ Targets (issue 8): 15 reports a second sustained for 5 minutes, p99 submit laten
     .venv/bin/python bench/load.py [--seconds 300] [--rate 15] [--submitters 60]
 
 Progress goes to stdout; the last line is one JSON object with the figures. Locust's
-own CSV files and the servers' logs stay in the scratch folder it prints.
+own CSV files and the servers' logs stay in the scratch folder it prints; the photos the
+run stored there (about 13 GB for 5 minutes) are deleted at the end unless
+`--keep-photos` is given: ten runs kept used to fill the disk.
 """
 import argparse
 import csv
@@ -42,6 +44,7 @@ import os
 import platform
 import resource
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -385,6 +388,8 @@ def main() -> None:
     parser.add_argument("--readers", type=int, default=30)
     parser.add_argument("--photos-timeout", type=float, default=600)
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument("--keep-photos", action="store_true",
+                        help="keep the photos stored during the run in the scratch folder")
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="phananh-load-"))
@@ -515,6 +520,10 @@ def main() -> None:
         engine.dispose()
         if not args.keep_database:
             drop_database(database_url)
+        if not args.keep_photos:
+            shutil.rmtree(photo_folder, ignore_errors=True)
+            for photo in plan.get("photos", []):
+                Path(photo).unlink(missing_ok=True)
     log(f"logs and locust's CSV files in {scratch}")
     print(json.dumps(result))
 
