@@ -17,7 +17,7 @@ from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
-from sqlalchemy import event, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 
 from feedback.logs import current_request_id
@@ -222,10 +222,16 @@ def claim(session: Session, message_id: int, now: datetime) -> tuple[str, list, 
     so a second run of the same job waits, then finds it completed. If the work
     that follows fails, the rollback undoes the mark.
     """
-    claimed = session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.completed_at.is_(None))
-        .values(completed_at=now)
-        .returning(OutboxMessage.function, OutboxMessage.args, OutboxMessage.request_id)
-    ).first()
+    claimed = session.execute(_CLAIM, {"message_id": message_id, "now": now}).first()
     return tuple(claimed) if claimed else None
+
+
+# On the table, not the mapped class: an ORM-enabled UPDATE would look for the message in
+# the session to keep it in step, which no job has loaded (a third of the claim's time).
+_MESSAGES = OutboxMessage.__table__
+_CLAIM = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id == bindparam("message_id"), _MESSAGES.c.completed_at.is_(None))
+    .values(completed_at=bindparam("now", type_=_MESSAGES.c.completed_at.type))
+    .returning(_MESSAGES.c.function, _MESSAGES.c.args, _MESSAGES.c.request_id)
+)
