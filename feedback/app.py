@@ -11,6 +11,7 @@ from feedback import api, commands, logs, metrics, web
 from feedback.services import outbox, stats
 from feedback.extensions import db, limiter, migrate
 from feedback.services import sms
+from feedback.redis import TIMEOUTS as redis_timeouts
 
 
 class FeedbackRequest(Request):
@@ -37,6 +38,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     check_config(app.config)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    if app.config["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://")):
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", dict(redis_timeouts))
     if app.config.get("TRUSTED_PROXIES"):
         # Behind N reverse proxies, trust N X-Forwarded-For hops for the client address.
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -41,6 +41,14 @@ class OwnRedis:
     def stop(self):
         self.server.stop()
 
+    def freeze(self):
+        """Stop the server's process without closing its port: connections are still
+        accepted (by the kernel) and then nothing answers, as with a hung Redis."""
+        os.kill(self.server._process.pid, signal.SIGSTOP)
+
+    def thaw(self):
+        os.kill(self.server._process.pid, signal.SIGCONT)
+
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"

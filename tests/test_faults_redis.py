@@ -273,3 +273,41 @@ def test_with_redis_away_the_limiter_counts_in_memory_and_healthz_says_degraded(
         assert http_request("GET", url + "/healthz")[0] == 200
     finally:
         system.close()
+
+
+def test_a_hung_redis_holds_a_citizen_up_for_seconds_not_for_ever(tmp_path, own_redis):
+    system = FaultSystem(tmp_path, own_redis, POSTGRES_URL + "_faults_redis",
+                         NEARBY_RATE_LIMIT="1000 per minute", PRE_MODERATION="false")
+    try:
+        url = system.web(workers=1)
+        [headers] = citizen_headers(system.app, 1)
+        body, content_type = multipart({"category": "xe-buyt", "description": "Xe bỏ trạm",
+                                        "commune_code": NINH_KIEU})
+        assert http_request("GET", url + NEARBY)[0] == 200
+        own_redis.freeze()
+        try:
+            # The limiter's counts, then the report's hand-over to RQ after its commit: each
+            # gives up on the hung server after a second (5 s and 15 s before), the limiter
+            # counts in memory and the report's work waits in the outbox.
+            started = time.monotonic()
+            submitted, _, raw = http_request(
+                "POST", url + "/api/v1/reports", body=body,
+                headers={**headers, "Content-Type": content_type}, timeout=CLIENT_TIMEOUT)
+            submit_seconds = time.monotonic() - started
+            started = time.monotonic()
+            read = http_request("GET", url + NEARBY, timeout=CLIENT_TIMEOUT)[0]
+            read_seconds = time.monotonic() - started
+        finally:
+            own_redis.thaw()
+        assert (submitted, read) == (201, 200)
+        assert submit_seconds < 5 and read_seconds < 3, (submit_seconds, read_seconds)
+        code = json.loads(raw)["tracking_code"]
+        with system.app.app_context():
+            report_id = db.session.execute(
+                select(Report.id).where(Report.tracking_code == code)).scalar_one()
+            waiting = db.session.execute(select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.completed_at.is_(None))).scalar_one()
+            db.session.remove()
+        assert report_id and waiting >= 1  # its work is kept for the relay
+    finally:
+        system.close()
