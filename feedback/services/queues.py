@@ -1,6 +1,7 @@
-"""The work queues staff read: new reports to moderate, reports to route by hand, a
-department's open reports soonest deadline first, and the supervisors' overdue,
-due-soon and extension queues. Each reads through an index of `reports`.
+"""The work queues staff read: new reports to moderate, reports to route by hand, and the
+supervisors' overdue, due-soon and extension queues, with the filter and the closed
+statuses a department's queue (feedback/services/coordination.py) takes. Each reads
+through an index of `reports`.
 """
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,8 +11,6 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from feedback.models import (
     OPEN_STATUSES,
-    Area,
-    Category,
     Department,
     DepartmentKind,
     ExtensionRequest,
@@ -87,52 +86,6 @@ class QueueFilter:
 
 
 CLOSED_VIEW = (ReportStatus.RESOLVED, ReportStatus.CLOSED)
-
-
-def department_queue(session: Session, department_id: int, *, filters: QueueFilter,
-                     limit: int = 50, offset: int = 0) -> tuple[list[Report], int]:
-    """A department's reports: open ones soonest deadline first (those waiting for the
-    citizen, whose clock is stopped, last); answered ones newest first."""
-    conditions = [Report.lead_department_id == department_id]
-    if filters.status in CLOSED_VIEW:
-        conditions.append(Report.status == filters.status)
-        order = (Report.resolved_at.desc(), Report.id.desc())
-    else:
-        # The predicate of ix_reports_department_queue, so the index serves it.
-        conditions.append(Report.status.in_(sorted(OPEN_STATUSES)))
-        if filters.status is not None:
-            conditions.append(Report.status == filters.status)
-        order = (Report.due_at.asc().nulls_last(), Report.priority, Report.id)
-    if filters.category_id is not None:
-        conditions.append(Report.category_id == filters.category_id)
-    if filters.area_code:
-        conditions.append(Report.area_code == filters.area_code)
-    items = session.execute(
-        select(Report).where(*conditions).options(*_listing_options())
-        .order_by(*order).limit(limit).offset(offset)
-    ).unique().scalars().all()
-    if offset == 0 and len(items) < limit:
-        total = len(items)
-    else:
-        total = session.execute(
-            select(func.count()).select_from(Report).where(*conditions)).scalar_one()
-    return items, total
-
-
-def department_facets(session: Session, department_id: int):
-    """The categories and communes of a department's open reports, for its filters."""
-    base = (Report.lead_department_id == department_id,
-            Report.status.in_(sorted(OPEN_STATUSES)))
-    categories = session.execute(
-        select(Category).where(Category.id.in_(
-            select(Report.category_id).where(*base).distinct()))
-        .order_by(Category.sort_order, Category.code)
-    ).scalars().all()
-    communes = session.execute(
-        select(Area).where(Area.code.in_(select(Report.area_code).where(*base).distinct()))
-        .order_by(Area.name)
-    ).scalars().all()
-    return categories, communes
 
 
 def operations_department(session: Session) -> Department | None:

@@ -37,6 +37,9 @@ def test_the_queue_merges_the_coordinated_reports_into_deadline_order_marked(db_
     assert total == len(codes)
     assert {item.tracking_code for item in items if item.coordinating} == {
         coordinated.tracking_code}
+    items, _ = coordination.department_queue(
+        db_session, building, filters=QueueFilter(status=ReportStatus.AWAITING_CITIZEN))
+    assert [item.tracking_code for item in items] == [waiting.tracking_code]
     # The lead department's queue has it too, as its own.
     items, _ = coordination.department_queue(db_session, coordinated.lead_department_id,
                                              filters=QueueFilter())
