@@ -34,15 +34,8 @@ class _QuietServer(ThreadingHTTPServer):
 def serving(routes: dict):
     """Serve `routes` ({path: action(handler)}) on 127.0.0.1; yields the base URL."""
     handler = type("RouteHandler", (_Handler,), {"routes": routes})
-    server = _QuietServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with _served_in_a_thread(_QuietServer(("127.0.0.1", 0), handler)) as url:
+        yield url
 
 
 def body(data: bytes, *, length: bool = True, status: int = 200,
@@ -71,7 +64,13 @@ def redirect(location: str):
 def live_app(app):
     """The app under a real WSGI server on 127.0.0.1, one request at a time (the test's
     database connection is shared with the server's thread); yields the base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=False)
+    with _served_in_a_thread(make_server("127.0.0.1", 0, app, threaded=False)) as url:
+        yield url
+
+
+@contextmanager
+def _served_in_a_thread(server):
+    """Run `server` (bound to 127.0.0.1) in a thread until the block ends; yields its URL."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
