@@ -20,7 +20,8 @@ max_requests = 2000
 # limit together and boot together. Measured in the load test (± 200): four of five
 # workers restarted within five seconds and every request waited up to 4.4 s.
 max_requests_jitter = 1000
-# 5 photos of up to 15 MB each, plus the form.
+# The request line (method, path and query) may be as long as gunicorn allows, 8 KB:
+# the public list's filters repeat in the query. The body's limit is the app's.
 limit_request_line = 8190
 accesslog = "-"
 errorlog = "-"
