@@ -26,7 +26,6 @@ from feedback.models import (
     Photo,
     Report,
     ReportEvent,
-    User,
 )
 from feedback.services import deadlines, workflow
 from feedback.services.auth import issue_token

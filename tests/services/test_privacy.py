@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from feedback.models import IdentityView, Photo, PhotoKind, Report, ReportEvent, User
+from feedback.models import IdentityView, Photo, PhotoKind, ReportEvent
 from feedback.services import privacy, workflow
 from feedback.services.intake import photo_storage
 from feedback.services.storage import PhotoNotFound
