@@ -170,7 +170,66 @@ def process_photo(
         pixels = pixels.transpose(transpose)
     # Re-encode from bare pixels: a resized or transposed image still carries the
     # original's info (EXIF with GPS, ICC, XMP, comments), which encoders read.
-    display = _bare(pixels)
+    return _renditions(_bare(pixels), thumbnail_size, quality, progressive)
+
+
+class Region(NamedTuple):
+    """A part of a picture, in fractions of its width and height from the top left."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+
+# A blurred region keeps this many cells across its shorter side: a face or a number
+# plate becomes a few patches of colour, from which no detail can be recovered.
+BLUR_CELLS = 6
+
+
+def blur_regions(
+    display_jpeg: bytes,
+    regions: list[Region],
+    *,
+    thumbnail_size: int = THUMBNAIL_SIZE,
+    quality: int = JPEG_QUALITY,
+    progressive: bool = False,
+) -> ProcessedPhoto:
+    """New public copies of a photo with `regions` blurred beyond recognition, made from
+    its display copy (already upright and stripped; the original may be gone after its
+    retention period). Each region is averaged down to BLUR_CELLS cells across its
+    shorter side and smoothed back up."""
+    try:
+        with Image.open(io.BytesIO(display_jpeg), formats=["JPEG"]) as im:
+            picture = im.convert("RGB")  # a copy of our own, the file closed after
+    except Exception as exc:
+        raise _decode_error(exc) from exc
+    width, height = picture.size
+    for region in regions:
+        box = (
+            math.floor(region.left * width),
+            math.floor(region.top * height),
+            math.ceil((region.left + region.width) * width),
+            math.ceil((region.top + region.height) * height),
+        )
+        box = (max(0, box[0]), max(0, box[1]), min(width, box[2]), min(height, box[3]))
+        if box[2] - box[0] < 1 or box[3] - box[1] < 1:
+            continue
+        patch = picture.crop(box)
+        shorter = min(patch.size)
+        cells = (
+            max(1, round(patch.size[0] * BLUR_CELLS / shorter)),
+            max(1, round(patch.size[1] * BLUR_CELLS / shorter)),
+        )
+        coarse = patch.resize(cells, Image.Resampling.BOX)
+        picture.paste(coarse.resize(patch.size, Image.Resampling.BILINEAR), box[:2])
+    return _renditions(_bare(picture), thumbnail_size, quality, progressive)
+
+
+def _renditions(
+    display: Image.Image, thumbnail_size: int, quality: int, progressive: bool
+) -> ProcessedPhoto:
+    """The display copy as given and a thumbnail of it, encoded."""
     small = _fit(display.size, thumbnail_size)
     thumbnail = (
         display

@@ -12,6 +12,8 @@ from PIL import Image, ImageCms
 from feedback.services.photos import (
     GpsPosition,
     PhotoRejected,
+    Region,
+    blur_regions,
     inspect_upload,
     process_photo,
 )
@@ -583,3 +585,38 @@ def test_a_png_with_a_damaged_chunk_is_refused_as_corrupt_not_truncated():
     data[data.index(b"IDAT") + 20] ^= 0xFF  # the checksum no longer matches
 
     assert_refused("corrupt", bytes(data))
+
+
+# -- blurring a region ------------------------------------------------------------------
+
+def _detailed_display() -> bytes:
+    """A display copy full of fine detail (as a face or a number plate is)."""
+    picture = Image.merge("RGB", [Image.effect_noise((800, 600), 90) for _ in range(3)])
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def test_a_blurred_region_loses_its_detail_and_the_rest_keeps_it():
+    from PIL import ImageStat
+
+    display = _detailed_display()
+    blurred = blur_regions(display, [Region(0.25, 0.25, 0.5, 0.5)])
+    before, after = opened(display), opened(blurred.display.data)
+    inside, outside = (220, 170, 580, 430), (0, 0, 180, 140)
+
+    def detail(picture, box):
+        return sum(ImageStat.Stat(picture.crop(box)).stddev)
+
+    assert detail(after, inside) < detail(before, inside) / 5
+    assert detail(after, outside) > detail(before, outside) * 0.9
+    assert after.size == before.size == (blurred.display.width, blurred.display.height)
+    assert (blurred.thumbnail.width, blurred.thumbnail.height) == (320, 240)
+    assert_no_metadata(blurred.display.data)
+    assert_no_metadata(blurred.thumbnail.data)
+    assert blurred.display.name != process_photo(display).display.name
+
+
+def test_a_region_past_the_edge_is_cut_to_the_picture():
+    blurred = blur_regions(_detailed_display(), [Region(0.9, 0.9, 0.5, 0.5)])
+    assert (blurred.display.width, blurred.display.height) == (800, 600)
