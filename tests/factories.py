@@ -94,6 +94,37 @@ def ready_photo(db_session, report: Report, *, kind: str = "report", position: i
     return photo
 
 
+def stored_photo(db_session, report: Report, *, seed: int = 0):
+    """A ready photo whose copies are in the app's storage, made by the photo pipeline from
+    a 1000 x 750 picture of random pixels (as much detail as a face has, and more), the
+    same for the same seed."""
+    import hashlib
+    import io
+    import random
+
+    from PIL import Image
+
+    from feedback.models import Photo, PhotoKind, PhotoState
+    from feedback.services import photos
+    from feedback.services.intake import photo_storage
+
+    picture = Image.frombytes("RGB", (1000, 750), random.Random(seed).randbytes(1000 * 750 * 3))
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=90)
+    copies = photos.process_photo(out.getvalue())
+    storage = photo_storage()
+    for rendition in (copies.display, copies.thumbnail):
+        storage.put(rendition.name, rendition.data, rendition.content_type)
+    photo = Photo(report_id=report.id, kind=PhotoKind.REPORT, state=PhotoState.READY,
+                  original_sha256=hashlib.sha256(out.getvalue()).hexdigest(), original_format="jpeg",
+                  original_bytes=len(out.getvalue()), display_key=copies.display.name,
+                  thumbnail_key=copies.thumbnail.name, width=copies.display.width,
+                  height=copies.display.height)
+    db_session.add(photo)
+    db_session.flush()
+    return photo
+
+
 def resolved_report(db_session, *, now: datetime, outcome: str = "planned",
                     text: str = "Đã đưa vào kế hoạch sửa chữa quý 2", answer_photos: int = 0,
                     **kwargs) -> Report:

@@ -1,6 +1,7 @@
 """What moderators do beside the moves of `workflow`: edit personal data out of a report's
-text, hide a photo, find the report to merge a duplicate into, read a reporter's history,
-and claim a report so that two moderators do not work on the same one at once.
+text, blur a part of a photo or hide it whole, find the report to merge a duplicate into,
+read a reporter's history, and claim a report so that two moderators do not work on the
+same one at once.
 
 Like `workflow`, nothing here commits: the caller does, once. Every change writes an
 event (who, when, why); nothing is deleted.
@@ -16,15 +17,19 @@ from redis.exceptions import RedisError
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from feedback.models import Photo, Report, ReportEvent, ReportStatus, User
-from feedback.services import routing, workflow
+from feedback.extensions import db
+from feedback.models import Photo, PhotoState, Report, ReportEvent, ReportStatus, User
+from feedback.services import outbox, routing, workflow
+from feedback.services import photos as pipeline
 from feedback.services.intake import (
     NEARBY_RADIUS_M,
     NEARBY_RESOLVED_DAYS,
+    PHOTO_QUEUE,
     TITLE_MAX,
     clean_line,
     clean_text,
     distance_m,
+    photo_storage,
 )
 from feedback.services.text import nfc
 
@@ -126,6 +131,74 @@ def hide_photo(session: Session, photo: Photo, *, actor: User, now: datetime,
     report.updated_at = now  # bumps the report's version: others' open forms are stale
     return workflow.record(session, report, "photo_hidden", actor=actor, now=now,
                            note=photo.hidden_reason, data={"photo_id": photo.id})
+
+
+# The smallest region worth blurring, as a fraction of the picture's side: 1 % of a
+# 1600 px display copy is 16 px.
+MIN_REGION = 0.01
+REMOVE_REPLACED_COPIES = "feedback.services.moderation.remove_replaced_copies"
+
+
+def check_region(left, top, width, height) -> pipeline.Region:
+    """A region from a form (fractions of the picture, from its top left), or InvalidMove."""
+    try:
+        region = pipeline.Region(*(float(value) for value in (left, top, width, height)))
+    except (TypeError, ValueError):
+        raise workflow.InvalidMove("Give the region as four numbers.",
+                                   reason="region_invalid") from None
+    inside = all(0 <= value <= 1 for value in region)  # also refuses NaN
+    if (not inside or region.width < MIN_REGION or region.height < MIN_REGION
+            or region.left + region.width > 1 + 1e-9 or region.top + region.height > 1 + 1e-9):
+        raise workflow.InvalidMove("The region must lie inside the picture and not be empty.",
+                                   reason="region_invalid")
+    return region
+
+
+def blur_photo(session: Session, photo: Photo, *, actor: User, now: datetime,
+               region: pipeline.Region, storage) -> ReportEvent:
+    """Blur a part of a photo (a face, a number plate) for everyone: its display copy and
+    thumbnail are made again with the region unrecognisable, under new names, so the
+    old copies are served by no URL from the commit on; a job removes their files after
+    it. The original (admins only) keeps it, until its retention period ends."""
+    _moderator(actor)
+    if photo.state != PhotoState.READY:
+        raise workflow.IllegalMove("The photo's copies are not made yet.",
+                                   reason="photo_not_ready")
+    copies = pipeline.blur_regions(storage.get(photo.display_key), [region])
+    for rendition in (copies.display, copies.thumbnail):
+        storage.put(rendition.name, rendition.data, rendition.content_type)
+    replaced = [photo.display_key, photo.thumbnail_key]
+    photo.display_key, photo.thumbnail_key = copies.display.name, copies.thumbnail.name
+    report = photo.report
+    report.updated_at = now  # bumps the report's version: others' open forms are stale
+    event = workflow.record(session, report, "photo_blurred", actor=actor, now=now,
+                            data={"photo_id": photo.id, "region": region._asdict(),
+                                  "replaced": replaced})
+    session.flush()
+    outbox.schedule(session, REMOVE_REPLACED_COPIES, event.id, queue=PHOTO_QUEUE,
+                    key=f"blur-{event.id}")
+    return event
+
+
+def remove_replaced_copies(event_id: int) -> int:
+    """Outbox job: delete the copies a blur replaced, unless a photo still uses one (the
+    same picture sent twice has the same copies). Running it twice deletes nothing more."""
+    session = db.session
+    event = session.get(ReportEvent, event_id)
+    if event is None or event.kind != "photo_blurred":
+        return 0
+    keys = set(event.data["replaced"])
+    in_use = set(session.execute(
+        select(Photo.display_key).where(Photo.display_key.in_(keys))).scalars())
+    in_use |= set(session.execute(
+        select(Photo.thumbnail_key).where(Photo.thumbnail_key.in_(keys))).scalars())
+    storage = photo_storage()
+    removed = 0
+    for key in sorted(keys - in_use):
+        if storage.exists(key):
+            storage.delete(key)
+            removed += 1
+    return removed
 
 
 def show_photo(session: Session, photo: Photo, *, actor: User, now: datetime) -> ReportEvent:
@@ -323,6 +396,7 @@ def next_unclaimed(claims: Claims, user: User, queue_ids: list[int]) -> int | No
     return None
 
 
-__all__ = ["Candidate", "Claim", "Claims", "History", "duplicate_candidates", "hide_photo",
+__all__ = ["Candidate", "Claim", "Claims", "History", "blur_photo", "check_region",
+           "duplicate_candidates", "hide_photo", "remove_replaced_copies",
            "next_unclaimed", "redact", "redact_description", "reporter_history", "rule_suggestion",
            "show_photo"]

@@ -110,6 +110,8 @@ WORKFLOW_REASONS = {
     "choose_department": "Hãy chọn đơn vị xử lý.",
     "choose_category": "Hãy chọn lĩnh vực.",
     "photo_not_of_report": "Ảnh không thuộc phản ánh này.",
+    "photo_not_ready": "Ảnh chưa xử lý xong; hãy thử lại sau ít phút.",
+    "region_invalid": "Vùng cần làm mờ phải nằm trong ảnh và không quá nhỏ.",
 }
 
 # administration (Refused) and calendar overrides (OverrideRefused): their reason.

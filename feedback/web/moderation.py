@@ -10,6 +10,7 @@ from feedback.extensions import db
 from feedback.models import Category, Department, Photo, Report, ReportStatus, Role
 from feedback.schemas.workflow import CategorySchema, DuplicateSchema, RejectSchema, RouteSchema
 from feedback.services import moderation, queues, workflow
+from feedback.services.intake import photo_storage
 from feedback.web.auth import current_staff, safe_next, staff_required
 from feedback.web.common import (
     StaleForm,
@@ -202,6 +203,29 @@ def photo_visibility(tracking_code, photo_id, action):
 
     success = _("Đã ẩn ảnh.") if action == "hide" else _("Đã hiện lại ảnh.")
     return _act(tracking_code, move, success=success, edit=True)
+
+
+@bp.post("/reports/<tracking_code>/photos/<int:photo_id>/blur")
+@staff_required(*MODERATORS)
+def photo_blur(tracking_code, photo_id):
+    """Blur a region of a photo for everyone; the form gives it in per cent of the picture."""
+    def move(report, user):
+        photo = db.session.get(Photo, photo_id)
+        if photo is None or photo.report_id != report.id:
+            raise workflow.InvalidMove("Not a photo of this report.", reason="photo_not_of_report")
+        region = moderation.check_region(*(_per_cent(request.form.get(name))
+                                           for name in ("left", "top", "width", "height")))
+        moderation.blur_photo(db.session, photo, actor=user, now=now(), region=region,
+                              storage=photo_storage())
+
+    return _act(tracking_code, move, success=_("Đã làm mờ vùng đã chọn trong ảnh."), edit=True)
+
+
+def _per_cent(value):
+    try:
+        return float(value) / 100
+    except (TypeError, ValueError):
+        return None  # check_region refuses it
 
 
 @bp.post("/reports/<tracking_code>/claim")

@@ -67,6 +67,7 @@ EVENT_LABELS = {
     "description_edited": "Biên tập thông tin cá nhân trong nội dung",
     "photo_hidden": "Ẩn ảnh",
     "photo_shown": "Hiện lại ảnh",
+    "photo_blurred": "Làm mờ một vùng trong ảnh",
 }
 MANUAL_ROUTING_LABELS = {
     "no_rule": "Không có quy tắc định tuyến phù hợp",

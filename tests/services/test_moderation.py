@@ -1,12 +1,17 @@
-"""Moderation beside the workflow: personal data edited out, photos hidden, merge
-candidates, a sender's history, and claims on a report held in Redis."""
+"""Moderation beside the workflow: personal data edited out, photos blurred or hidden,
+merge candidates, a sender's history, and claims on a report held in Redis."""
+import io
 from datetime import timedelta
 
 import pytest
 import redis as redis_client
+from PIL import Image, ImageStat
+from sqlalchemy import select
 
-from feedback.models import Photo, PhotoKind, PhotoState
+from feedback.models import OutboxMessage, Photo, PhotoKind, PhotoState
 from feedback.services import moderation, workflow
+from feedback.services.intake import photo_storage
+from feedback.services.storage import PhotoNotFound
 from tests import factories
 from tests.conftest import REDIS_URL
 
@@ -83,6 +88,76 @@ def test_hiding_and_showing_a_photo_writes_events(db_session, now):
     # Who hid it, when and why are the event log's to keep, not the photo's.
     assert (photo.hidden_by_id, photo.hidden_at, photo.hidden_reason) == (None, None, None)
     assert hidden.note == "Khuôn mặt" and hidden.actor_id == moderator.id
+
+
+def _detail(data: bytes, box) -> float:
+    return sum(ImageStat.Stat(Image.open(io.BytesIO(data)).crop(box)).stddev)
+
+
+def test_blurring_a_region_replaces_the_copies_and_a_job_removes_the_old_files(db_session, now):
+    report = factories.report(db_session, now=now)
+    photo = factories.stored_photo(db_session, report)
+    storage = photo_storage()
+    old_display, old_thumbnail = photo.display_key, photo.thumbnail_key
+    moderator = factories.staff(db_session, "moderator")
+
+    event = moderation.blur_photo(db_session, photo, actor=moderator, now=now,
+                                  region=moderation.check_region(0.4, 0.4, 0.2, 0.2),
+                                  storage=storage)
+
+    assert {photo.display_key, photo.thumbnail_key}.isdisjoint({old_display, old_thumbnail})
+    face = (420, 320, 580, 430)  # inside the region, on the 1000 x 750 display copy
+    assert _detail(storage.get(photo.display_key), face) < _detail(
+        storage.get(old_display), face) / 5
+    assert event.kind == "photo_blurred" and event.actor_id == moderator.id
+    assert event.data["region"] == {"left": 0.4, "top": 0.4, "width": 0.2, "height": 0.2}
+    job = db_session.execute(select(OutboxMessage).where(
+        OutboxMessage.job_id == f"remove_replaced_copies-blur-{event.id}")).scalar_one()
+    assert job.args == [event.id] and job.queue == "photos"
+
+    assert moderation.remove_replaced_copies(event.id) == 2
+    for key in (old_display, old_thumbnail):
+        with pytest.raises(PhotoNotFound):
+            storage.get(key)
+    assert storage.exists(photo.display_key) and storage.exists(photo.thumbnail_key)
+    assert moderation.remove_replaced_copies(event.id) == 0  # run twice: nothing more
+
+
+def test_a_replaced_copy_another_photo_still_shows_is_kept(db_session, now):
+    report = factories.report(db_session, now=now)
+    photo = factories.stored_photo(db_session, report, seed=1)
+    twin = factories.stored_photo(db_session, report, seed=1)  # the same picture sent twice
+    storage = photo_storage()
+    shared = twin.display_key
+    event = moderation.blur_photo(
+        db_session, photo, actor=factories.staff(db_session, "moderator"), now=now,
+        region=moderation.check_region(0, 0, 1, 0.5), storage=storage)
+    assert moderation.remove_replaced_copies(event.id) == 0
+    assert storage.exists(shared)
+
+
+@pytest.mark.parametrize("region", [
+    ("x", 0, 0.5, 0.5), (0, 0, 0, 0.5), (0.8, 0, 0.5, 0.5), (-0.1, 0, 0.5, 0.5),
+    (0, 0, 0.005, 0.5), ("nan", 0, 0.5, 0.5), (0, 0, 1.5, 1),
+])
+def test_a_region_outside_the_picture_or_empty_is_refused(region):
+    with pytest.raises(workflow.InvalidMove) as refusal:
+        moderation.check_region(*region)
+    assert refusal.value.reason == "region_invalid"
+
+
+def test_only_moderators_blur_and_only_photos_whose_copies_are_made(db_session, now):
+    report = factories.report(db_session, now=now)
+    photo = factories.stored_photo(db_session, report, seed=2)
+    region = moderation.check_region(0, 0, 0.5, 0.5)
+    with pytest.raises(workflow.NotAllowed):
+        moderation.blur_photo(db_session, photo, actor=factories.staff(db_session, "officer"),
+                              now=now, region=region, storage=photo_storage())
+    photo.state = PhotoState.PENDING
+    with pytest.raises(workflow.IllegalMove) as refusal:
+        moderation.blur_photo(db_session, photo, actor=factories.staff(db_session, "moderator"),
+                              now=now, region=region, storage=photo_storage())
+    assert refusal.value.reason == "photo_not_ready"
 
 
 def test_merge_candidates_are_near_of_the_category_and_not_closed_long_ago(db_session, now):

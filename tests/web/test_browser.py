@@ -349,3 +349,38 @@ def test_a_moderator_who_loses_the_claim_is_told_and_the_forms_are_locked(live, 
         expect(approve).to_be_disabled()
     finally:
         live.app.config["WEB_CLAIM_SECONDS"] = 300
+
+
+def test_a_moderator_blurs_a_face_by_dragging_over_the_photo(live, chromium):
+    with live.session():
+        report = factories.report(db.session, now=datetime.now(timezone.utc))
+        photo = factories.stored_photo(db.session, report, seed=7)
+        db.session.commit()
+        code, photo_id, old_display = report.tracking_code, photo.id, photo.display_key
+        db.session.remove()
+    moderator = signed_in(chromium, live, "moderator")
+    moderator.goto(f"/staff/reports/{code}")
+    moderator.get_by_text("Làm mờ một vùng (khuôn mặt, biển số xe)").click()
+    picture = moderator.locator("[data-blur-picker] img")
+    expect(picture).to_be_visible()
+    moderator.wait_for_function("document.querySelector('[data-blur-picker] img').complete")
+    box = picture.bounding_box()
+    moderator.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.4)
+    moderator.mouse.down()
+    moderator.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.65, steps=5)
+    moderator.mouse.up()
+    expect(moderator.locator(".blur-box")).to_be_visible()
+    chosen = [float(moderator.locator(f"input[name={name}]").input_value())
+              for name in ("left", "top", "width", "height")]
+    assert chosen == pytest.approx([40, 40, 20, 25], abs=1)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    moderator.screenshot(path=str(SCREENSHOTS / "moderator_blur_region.png"), full_page=True)
+    moderator.get_by_role("button", name="Làm mờ vùng này").click()
+    expect(moderator.locator(".flash.success")).to_contain_text("Đã làm mờ vùng đã chọn")
+    with live.session():
+        from feedback.models import Photo
+
+        photo = db.session.get(Photo, photo_id)
+        assert photo.display_key != old_display
+        db.session.remove()
+    moderator.screenshot(path=str(SCREENSHOTS / "moderator_blurred_photo.png"), full_page=True)

@@ -1,4 +1,5 @@
 """Moderators in the web view: the queue, and each move on a new report."""
+import io
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -156,6 +157,39 @@ def test_hiding_a_photo(staff_client, db_session, now):
     officer = staff_client("officer")
     assert photo.thumbnail_key not in officer.text(f"/staff/reports/{report.tracking_code}")
     assert officer.get(f"/staff/reports/photos/{photo.id}/{photo.thumbnail_key}").status_code == 404
+
+
+def test_blurring_a_region_of_a_photo(staff_client, db_session, now):
+    from PIL import Image, ImageStat
+
+    report = factories.routed_report(db_session, now=now)
+    photo = factories.stored_photo(db_session, report)
+    old_display = photo.display_key
+    moderator = staff_client("moderator")
+    page = moderator.text(f"/staff/reports/{report.tracking_code}")
+    assert "Làm mờ một vùng" in page and "data-blur-picker" in page
+    url = f"/staff/moderation/reports/{report.tracking_code}/photos/{photo.id}/blur"
+
+    moderator.post(url, {"version": report.version, "left": "0", "top": "0", "width": "0",
+                         "height": "50"})
+    assert photo.display_key == old_display  # an empty region: refused, nothing changed
+    assert "Vùng cần làm mờ phải nằm trong ảnh" in moderator.text(
+        f"/staff/reports/{report.tracking_code}")
+
+    moderator.post(url, {"version": report.version, "left": "40", "top": "40", "width": "20",
+                         "height": "20"})
+    assert photo.display_key != old_display
+    assert "Làm mờ một vùng trong ảnh" in moderator.text(f"/staff/reports/{report.tracking_code}")
+    # The old copy is served to no one from now on; the new one has the region blurred.
+    officer = staff_client("officer")
+    assert officer.get(f"/staff/reports/photos/{photo.id}/{old_display}").status_code == 404
+    public = staff_client()
+    assert public.get(f"/api/v1/photos/{photo.id}/{old_display}").status_code == 404
+    assert public.get(f"/api/v1/photos/{photo.id}/{photo.display_key}").status_code == 200
+    served = officer.get(f"/staff/reports/photos/{photo.id}/{photo.display_key}")
+    assert served.status_code == 200
+    face = (420, 320, 580, 430)
+    assert sum(ImageStat.Stat(Image.open(io.BytesIO(served.data)).crop(face)).stddev) < 30
 
 
 def test_a_report_another_moderator_holds_cannot_be_acted_on(staff_client, db_session, now):

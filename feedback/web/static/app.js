@@ -29,6 +29,54 @@
     });
   });
 
+  // Choose the region of a photo to blur by dragging over a large copy of it; the numbers
+  // (per cent of the picture) stay there to read or correct, and without this script they
+  // are typed in.
+  document.querySelectorAll("form[data-blur-form]").forEach(function (form) {
+    var picker = form.querySelector("[data-blur-picker]");
+    var box = picker.querySelector(".blur-box");
+    var fields = ["left", "top", "width", "height"].map(function (name) { return form.elements[name]; });
+    var start = null;
+    // The large copy is fetched only when the form is opened.
+    var image = document.createElement("img");
+    image.alt = picker.getAttribute("data-alt");
+    image.draggable = false;
+    form.closest("details").addEventListener("toggle", function () {
+      if (!image.src) { image.src = picker.getAttribute("data-src"); picker.insertBefore(image, box); }
+    });
+    picker.hidden = false;
+    form.querySelector("[data-blur-hint]").hidden = false;
+
+    function point(event) {
+      var rect = image.getBoundingClientRect();
+      return [Math.min(Math.max((event.clientX - rect.left) / rect.width, 0), 1),
+              Math.min(Math.max((event.clientY - rect.top) / rect.height, 0), 1)];
+    }
+    function draw(values) {  // left, top, width, height in per cent
+      box.hidden = !(values[2] > 0 && values[3] > 0);
+      ["left", "top", "width", "height"].forEach(function (side, i) { box.style[side] = values[i] + "%"; });
+    }
+    function choose(a, b) {
+      var values = [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.abs(a[0] - b[0]), Math.abs(a[1] - b[1])]
+        .map(function (value) { return Math.round(value * 1000) / 10; });
+      fields.forEach(function (field, i) { field.value = values[i]; });
+      draw(values);
+    }
+    picker.addEventListener("pointerdown", function (event) {
+      if (fields[0].disabled) { return; }
+      event.preventDefault();
+      start = point(event);
+      picker.setPointerCapture(event.pointerId);
+    });
+    picker.addEventListener("pointermove", function (event) { if (start) { choose(start, point(event)); } });
+    picker.addEventListener("pointerup", function (event) {
+      if (start) { choose(start, point(event)); start = null; }
+    });
+    form.addEventListener("input", function () {
+      draw(fields.map(function (field) { return parseFloat(field.value) || 0; }));
+    });
+  });
+
   // Keep a moderator's claim on the report they have open. When it is lost (someone else
   // took it, the report was moved elsewhere, or no renewal got through for longer than
   // the claim lasts), say so and disable the moderation forms: the server would refuse
