@@ -31,6 +31,7 @@ from feedback.services.intake import (
     distance_m,
     photo_storage,
 )
+from feedback.services.storage import PhotoNotFound
 from feedback.services.text import nfc
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,11 @@ def blur_photo(session: Session, photo: Photo, *, actor: User, now: datetime,
     if photo.state != PhotoState.READY:
         raise workflow.IllegalMove("The photo's copies are not made yet.",
                                    reason="photo_not_ready")
-    copies = pipeline.blur_regions(storage.get(photo.display_key), [region])
+    try:
+        copies = pipeline.blur_regions(storage.get(photo.display_key), [region])
+    except (PhotoNotFound, pipeline.PhotoRejected):
+        raise workflow.IllegalMove("The photo's display copy cannot be read.",
+                                   reason="photo_copy_unreadable") from None
     for rendition in (copies.display, copies.thumbnail):
         storage.put(rendition.name, rendition.data, rendition.content_type)
     replaced = [photo.display_key, photo.thumbnail_key]

@@ -111,6 +111,7 @@ WORKFLOW_REASONS = {
     "choose_category": "Hãy chọn lĩnh vực.",
     "photo_not_of_report": "Ảnh không thuộc phản ánh này.",
     "photo_not_ready": "Ảnh chưa xử lý xong; hãy thử lại sau ít phút.",
+    "photo_copy_unreadable": "Không đọc được bản hiển thị của ảnh; hãy báo quản trị viên.",
     "region_invalid": "Vùng cần làm mờ phải nằm trong ảnh và không quá nhỏ.",
 }
 

@@ -137,6 +137,7 @@ MESSAGES_EN: dict[str, str] = {
     "Đã làm mờ vùng đã chọn trong ảnh.": "The chosen region of the photo is blurred.",
     "Làm mờ một vùng trong ảnh": "Region of a photo blurred",
     "Ảnh chưa xử lý xong; hãy thử lại sau ít phút.": "The photo is not processed yet; try again in a few minutes.",
+    "Không đọc được bản hiển thị của ảnh; hãy báo quản trị viên.": "The photo's display copy cannot be read; tell an administrator.",
     "Vùng cần làm mờ phải nằm trong ảnh và không quá nhỏ.": "The region to blur must lie inside the photo and not be too small.",
     "Hiện lại": "Show again",
     "Đã ẩn": "Hidden",

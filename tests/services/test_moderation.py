@@ -160,6 +160,19 @@ def test_only_moderators_blur_and_only_photos_whose_copies_are_made(db_session, 
     assert refusal.value.reason == "photo_not_ready"
 
 
+def test_a_photo_whose_display_copy_is_gone_is_refused_and_left_as_it_was(db_session, now):
+    report = factories.report(db_session, now=now)
+    photo = factories.stored_photo(db_session, report, seed=3)
+    storage = photo_storage()
+    storage.delete(photo.display_key)
+    display = photo.display_key
+    with pytest.raises(workflow.IllegalMove) as refusal:
+        moderation.blur_photo(db_session, photo, actor=factories.staff(db_session, "moderator"),
+                              now=now, region=moderation.check_region(0, 0, 0.5, 0.5),
+                              storage=storage)
+    assert refusal.value.reason == "photo_copy_unreadable" and photo.display_key == display
+
+
 def test_merge_candidates_are_near_of_the_category_and_not_closed_long_ago(db_session, now):
     report = factories.report(db_session, now=now)
     near = factories.routed_report(db_session, now=now - timedelta(hours=2))
