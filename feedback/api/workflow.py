@@ -20,6 +20,8 @@ from feedback.models import (
     Category,
     Department,
     ManualRouting,
+    Photo,
+    PhotoKind,
     Report,
     ReportStatus,
     Role,
@@ -27,12 +29,14 @@ from feedback.models import (
 from feedback.schemas.workflow import (
     AnswerSchema,
     AnswerWithPhotosSchema,
+    BlurRegionSchema,
     CategorySchema,
     CitizenMoveSchema,
     DecisionSchema,
     DuplicateSchema,
     ExtensionRequestSchema,
     ExtensionSchema,
+    HidePhotoSchema,
     InfoSchema,
     QuestionSchema,
     RatingSchema,
@@ -45,7 +49,7 @@ from feedback.schemas.workflow import (
     StaffReportSummarySchema,
 )
 from feedback.services import intake, moderation, queues, workflow
-from feedback.services.access import can_see_report
+from feedback.services.access import can_see_report, visible_photos
 from feedback.services.privacy import record_identity_view
 
 blp = Blueprint("workflow", __name__, url_prefix="/api/v1",
@@ -92,6 +96,8 @@ class StaffView:
     def __init__(self, report: Report, user, *, identity: bool = True):
         self._report = report
         self.reporter = None
+        self.photos = [photo for photo in visible_photos(report, user)
+                       if photo.kind == PhotoKind.REPORT]
         # The citizen's words from before a moderator edited personal data out: admins only.
         admin = user.role == Role.ADMIN
         self.title_original = report.title_original if admin else None
@@ -275,6 +281,54 @@ def redact(body, tracking_code):
     (`title_original`, `description_original`); the event records lengths, never text."""
     report = _locked(tracking_code)
     moderation.redact(db.session, report, actor=authenticated_user(), now=_now(), **body)
+    return _answer(report)
+
+
+def _photo_of(report: Report, photo_id: int) -> Photo:
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or photo.report_id != report.id:
+        raise NotFound(f"No photo {photo_id} in report {report.tracking_code}.")
+    return photo
+
+
+@blp.route("/reports/<tracking_code>/photos/<int:photo_id>/hide", methods=["POST"])
+@_doc(MODERATORS)
+@require_roles(*MODERATORS)
+@blp.arguments(HidePhotoSchema)
+@blp.response(200, StaffReportSchema)
+def hide_photo(body, tracking_code, photo_id):
+    """Hide a photo from everyone but moderators and admins; 409 if it is hidden already."""
+    report = _locked(tracking_code)
+    moderation.hide_photo(db.session, _photo_of(report, photo_id), actor=authenticated_user(),
+                          now=_now(), reason=body["reason"])
+    return _answer(report)
+
+
+@blp.route("/reports/<tracking_code>/photos/<int:photo_id>/show", methods=["POST"])
+@_doc(MODERATORS)
+@require_roles(*MODERATORS)
+@blp.response(200, StaffReportSchema)
+def show_photo(tracking_code, photo_id):
+    """Show a hidden photo again; 409 if it is not hidden."""
+    report = _locked(tracking_code)
+    moderation.show_photo(db.session, _photo_of(report, photo_id), actor=authenticated_user(),
+                          now=_now())
+    return _answer(report)
+
+
+@blp.route("/reports/<tracking_code>/photos/<int:photo_id>/blur", methods=["POST"])
+@_doc(MODERATORS)
+@require_roles(*MODERATORS)
+@blp.arguments(BlurRegionSchema)
+@blp.response(200, StaffReportSchema)
+def blur_photo(body, tracking_code, photo_id):
+    """Blur a region of a photo (a face, a number plate) for everyone: its copies are made
+    again, under new URLs, and the old URLs serve nothing. 409 while the copies are not
+    made yet; 422 for a region outside the picture or under 0.01 a side."""
+    report = _locked(tracking_code)
+    region = moderation.check_region(body["left"], body["top"], body["width"], body["height"])
+    moderation.blur_photo(db.session, _photo_of(report, photo_id), actor=authenticated_user(),
+                          now=_now(), region=region, storage=intake.photo_storage())
     return _answer(report)
 
 

@@ -3,7 +3,7 @@ import marshmallow as ma
 
 from feedback.models import STATUS_LABELS, Outcome, Rating
 from feedback.schemas import within_calendar
-from feedback.schemas.reports import PhotoUpload
+from feedback.schemas.reports import PhotoSchema, PhotoUpload
 from feedback.services.workflow import REJECTION_REASONS, RETURN_REASONS
 
 
@@ -124,6 +124,35 @@ class StaffEventSchema(ma.Schema):
     note = ma.fields.String(allow_none=True)
 
 
+class HidePhotoSchema(ma.Schema):
+    reason = ma.fields.String(load_default=None, validate=ma.validate.Length(max=300),
+                              metadata={"description": "Why (a face, a number plate), for staff"})
+
+
+def _fraction(description: str):
+    return ma.fields.Float(required=True, allow_nan=False, metadata={"description": description},
+                           validate=ma.validate.Range(min=0, max=1))
+
+
+class BlurRegionSchema(ma.Schema):
+    """A region of the picture as shown (upright), in fractions of its width and height
+    from the top left; at least 0.01 a side, inside the picture."""
+
+    left = _fraction("From the left edge, 0 to 1")
+    top = _fraction("From the top edge, 0 to 1")
+    width = _fraction("Of the picture's width, 0.01 to 1")
+    height = _fraction("Of the picture's height, 0.01 to 1")
+
+
+class StaffPhotoSchema(PhotoSchema):
+    """A photo of the report as staff see it: its id (to hide, show or blur it) and
+    whether a moderator hid it. A hidden photo is listed for moderators and admins only,
+    without URLs."""
+
+    id = ma.fields.Integer()
+    hidden = ma.fields.Boolean(attribute="is_hidden")
+
+
 class StaffReportSchema(ma.Schema):
     """A report as staff see it. The reporter's identity is filled in by the view
     only for those allowed to see it (never for a department when the citizen
@@ -157,6 +186,8 @@ class StaffReportSchema(ma.Schema):
     overdue = ma.fields.Function(lambda r: r.overdue_at is not None)
     version = ma.fields.Integer()
     reporter = ma.fields.Nested(ReporterSchema, allow_none=True)
+    photos = ma.fields.List(ma.fields.Nested(StaffPhotoSchema), metadata={
+        "description": "The citizen's photos this person may see, in order"})
     events = ma.fields.List(ma.fields.Nested(StaffEventSchema))
 
 
@@ -165,4 +196,4 @@ class StaffReportSummarySchema(StaffReportSchema):
     are, not through the per-person view that keeps originals for admins)."""
 
     class Meta:
-        exclude = ("events", "title_original", "description_original")
+        exclude = ("events", "photos", "title_original", "description_original")

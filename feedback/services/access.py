@@ -1,7 +1,9 @@
 """Who may see what: the rules every endpoint asks before it answers."""
-from feedback.models import Report, Role, User
+from feedback.models import Photo, PhotoState, Report, Role, User
 
 PROVINCE_WIDE_ROLES = frozenset({Role.MODERATOR, Role.SUPERVISOR, Role.ADMIN})
+# Who sees a photo a moderator hid.
+SEE_HIDDEN_PHOTOS = frozenset({Role.MODERATOR, Role.ADMIN})
 
 
 def can_see_department_work(user: User, department_id: int | None) -> bool:
@@ -29,3 +31,11 @@ def can_see_report(user: User, report: Report) -> bool:
         return (report.lead_department_id == user.department_id
                 or coordinates(user.department_id, report))
     return False
+
+
+def visible_photos(report: Report, user: User) -> list[Photo]:
+    """The report's photos this person may see: ready ones; hidden ones only for
+    moderators and admins."""
+    return [photo for photo in report.photos
+            if photo.state == PhotoState.READY
+            and (not photo.is_hidden or user.role in SEE_HIDDEN_PHOTOS)]

@@ -28,7 +28,7 @@ from feedback.models import (
     User,
 )
 from feedback.services import deadlines, intake, moderation, queues, workflow
-from feedback.services.access import can_see_report, coordinates
+from feedback.services.access import can_see_report, coordinates, visible_photos
 from feedback.services.storage import InvalidKey, PhotoNotFound, check_key
 from feedback.web.auth import current_staff, staff_required
 from feedback.web.common import claims, now
@@ -94,13 +94,6 @@ def _can(move: str, report: Report, user: User) -> bool:
     except workflow.WorkflowError:
         return False
     return True
-
-
-def visible_photos(report: Report, user: User) -> list[Photo]:
-    """Photos this person may see: ready ones; hidden ones only for moderators."""
-    return [photo for photo in report.photos
-            if photo.state == PhotoState.READY
-            and (not photo.is_hidden or user.role in MODERATORS)]
 
 
 def relative_points(report: Report, candidates, radius_m: float) -> list[dict]:
