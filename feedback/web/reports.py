@@ -134,7 +134,7 @@ def show(tracking_code):
     context = {
         "report": view, "now": moment, "actors": actors,
         "state": queues.deadline_state(report, moment),
-        "photos": [p for p in visible_photos(report, user) if p.kind == PhotoKind.REPORT],
+        "photos": view.photos,  # the citizen's, as the staff API lists them
         "answer_photos": [p for p in visible_photos(report, user) if p.kind == PhotoKind.ANSWER],
         "pending_photos": sum(1 for p in report.photos if p.state == PhotoState.PENDING),
         "event_labels": EVENT_LABELS, "manual_routing_labels": MANUAL_ROUTING_LABELS,
