@@ -154,12 +154,26 @@ def stop(*processes: subprocess.Popen) -> None:
             kill(process)
 
 
-def wait_until(condition, timeout: float = 30, interval: float = 0.2, message: str = ""):
-    deadline = time.monotonic() + timeout
+def wait_until(condition, timeout: float = 30, interval: float = 0.2, message: str = "", *,
+               work_left=None, cap: float | None = None):
+    """Wait for `condition()` to answer something true, at most `timeout` seconds.
+
+    With `work_left` (a function answering how much work the system still has), the
+    `timeout` counts from the last time that number fell, up to `cap` seconds in all: a
+    backlog whose size depends on how fast a busy machine took the load gets the time it
+    needs, and a system that stops making progress still fails after `timeout`."""
+    started = time.monotonic()
+    deadline = started + timeout
+    least = None
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
+        if work_left is not None:
+            left = work_left()
+            if least is None or left < least:
+                least = left
+                deadline = min(time.monotonic() + timeout, started + (cap or timeout))
         time.sleep(interval)
     raise AssertionError(f"timed out waiting: {message}")
 
