@@ -188,13 +188,18 @@ def redact(tracking_code):
                 edit=True)
 
 
+def _photo_of(report: Report, photo_id: int) -> Photo:
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or photo.report_id != report.id:
+        raise workflow.InvalidMove("Not a photo of this report.", reason="photo_not_of_report")
+    return photo
+
+
 @bp.post("/reports/<tracking_code>/photos/<int:photo_id>/<any(hide, show):action>")
 @staff_required(*MODERATORS)
 def photo_visibility(tracking_code, photo_id, action):
     def move(report, user):
-        photo = db.session.get(Photo, photo_id)
-        if photo is None or photo.report_id != report.id:
-            raise workflow.InvalidMove("Not a photo of this report.", reason="photo_not_of_report")
+        photo = _photo_of(report, photo_id)
         if action == "hide":
             moderation.hide_photo(db.session, photo, actor=user, now=now(),
                                   reason=request.form.get("reason"))
@@ -210,9 +215,7 @@ def photo_visibility(tracking_code, photo_id, action):
 def photo_blur(tracking_code, photo_id):
     """Blur a region of a photo for everyone; the form gives it in per cent of the picture."""
     def move(report, user):
-        photo = db.session.get(Photo, photo_id)
-        if photo is None or photo.report_id != report.id:
-            raise workflow.InvalidMove("Not a photo of this report.", reason="photo_not_of_report")
+        photo = _photo_of(report, photo_id)
         region = moderation.check_region(*(_per_cent(request.form.get(name))
                                            for name in ("left", "top", "width", "height")))
         moderation.blur_photo(db.session, photo, actor=user, now=now(), region=region,
