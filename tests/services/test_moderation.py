@@ -1,18 +1,16 @@
 """Moderation beside the workflow: personal data edited out, photos blurred or hidden,
 merge candidates, a sender's history, and claims on a report held in Redis."""
-import io
 from datetime import timedelta
 
 import pytest
 import redis as redis_client
-from PIL import Image, ImageStat
 from sqlalchemy import select
 
 from feedback.models import OutboxMessage, Photo, PhotoKind, PhotoState
 from feedback.services import moderation, workflow
 from feedback.services.intake import photo_storage
 from feedback.services.storage import PhotoNotFound
-from tests import factories
+from tests import factories, samples
 from tests.conftest import REDIS_URL
 
 
@@ -90,10 +88,6 @@ def test_hiding_and_showing_a_photo_writes_events(db_session, now):
     assert hidden.note == "Khuôn mặt" and hidden.actor_id == moderator.id
 
 
-def _detail(data: bytes, box) -> float:
-    return sum(ImageStat.Stat(Image.open(io.BytesIO(data)).crop(box)).stddev)
-
-
 def test_blurring_a_region_replaces_the_copies_and_a_job_removes_the_old_files(db_session, now):
     report = factories.report(db_session, now=now)
     photo = factories.stored_photo(db_session, report)
@@ -107,7 +101,7 @@ def test_blurring_a_region_replaces_the_copies_and_a_job_removes_the_old_files(d
 
     assert {photo.display_key, photo.thumbnail_key}.isdisjoint({old_display, old_thumbnail})
     face = (420, 320, 580, 430)  # inside the region, on the 1000 x 750 display copy
-    assert _detail(storage.get(photo.display_key), face) < _detail(
+    assert samples.detail(storage.get(photo.display_key), face) < samples.detail(
         storage.get(old_display), face) / 5
     assert event.kind == "photo_blurred" and event.actor_id == moderator.id
     assert event.data["region"] == {"left": 0.4, "top": 0.4, "width": 0.2, "height": 0.2}
