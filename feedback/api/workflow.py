@@ -285,8 +285,8 @@ def redact(body, tracking_code):
 
 
 def _photo_of(report: Report, photo_id: int) -> Photo:
-    photo = db.session.get(Photo, photo_id)
-    if photo is None or photo.report_id != report.id:
+    photo = moderation.photo_of(db.session, report, photo_id)
+    if photo is None:
         raise NotFound(f"No photo {photo_id} in report {report.tracking_code}.")
     return photo
 

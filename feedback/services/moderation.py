@@ -118,6 +118,12 @@ def redact_description(session: Session, report: Report, *, actor: User, now: da
     return redact(session, report, actor=actor, now=now, description=text)
 
 
+def photo_of(session: Session, report: Report, photo_id: int) -> Photo | None:
+    """The report's photo with this id; None for no photo, or another report's."""
+    photo = session.get(Photo, photo_id)
+    return photo if photo is not None and photo.report_id == report.id else None
+
+
 def hide_photo(session: Session, photo: Photo, *, actor: User, now: datetime,
                reason: str | None = None) -> ReportEvent:
     """Hide a photo from everyone but moderators and admins (a face, a number plate...)."""
@@ -402,6 +408,6 @@ def next_unclaimed(claims: Claims, user: User, queue_ids: list[int]) -> int | No
 
 
 __all__ = ["Candidate", "Claim", "Claims", "History", "blur_photo", "check_region",
-           "duplicate_candidates", "hide_photo", "remove_replaced_copies",
+           "duplicate_candidates", "hide_photo", "photo_of", "remove_replaced_copies",
            "next_unclaimed", "redact", "redact_description", "reporter_history", "rule_suggestion",
            "show_photo"]

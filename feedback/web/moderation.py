@@ -189,8 +189,8 @@ def redact(tracking_code):
 
 
 def _photo_of(report: Report, photo_id: int) -> Photo:
-    photo = db.session.get(Photo, photo_id)
-    if photo is None or photo.report_id != report.id:
+    photo = moderation.photo_of(db.session, report, photo_id)
+    if photo is None:
         raise workflow.InvalidMove("Not a photo of this report.", reason="photo_not_of_report")
     return photo
 
